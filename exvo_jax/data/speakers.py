@@ -1,0 +1,64 @@
+"""Speaker utilities: grouping in file order, speaker-disjoint splits, few-shot support/query sets."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from exvo_jax.data.errors import DataError
+
+T = TypeVar("T")
+
+
+def group_by_speaker(items: Sequence[T], speaker_of: Callable[[T], Hashable] = lambda c: c.speaker) -> dict:
+    """{speaker: [items in file order]}, speakers in order of first appearance."""
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(speaker_of(item), []).append(item)
+    return groups
+
+
+def speaker_disjoint_split(
+    speakers: Sequence[Hashable], fractions: Sequence[float], seed: int = 0
+) -> list[list[Hashable]]:
+    """Partitions unique speakers into len(fractions) disjoint groups, deterministically for a seed."""
+    unique = sorted(set(speakers), key=str)
+    if abs(sum(fractions) - 1.0) > 1e-6 or any(f < 0 for f in fractions):
+        raise ValueError(f"fractions must be non-negative and sum to 1, got {list(fractions)}")
+    order = np.random.default_rng(seed).permutation(len(unique))
+    bounds = np.round(np.cumsum([0.0, *fractions]) * len(unique)).astype(int)
+    return [[unique[i] for i in order[bounds[k]:bounds[k + 1]]] for k in range(len(fractions))]
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeakerEpisode(Generic[T]):
+    """One speaker's few-shot task: labelled support clips and the query clips to predict."""
+
+    speaker: Hashable
+    support: tuple[T, ...]
+    query: tuple[T, ...]
+
+
+def support_query(
+    items: Sequence[T],
+    shots: int = 2,
+    speaker_of: Callable[[T], Hashable] = lambda c: c.speaker,
+    name_of: Callable[[T], str] = lambda c: c.file_id,
+) -> list[SpeakerEpisode[T]]:
+    """Per speaker, the first `shots` clips in file order are support, the rest query.
+
+    A speaker with fewer than `shots` clips is an error naming the speaker; one with exactly `shots`
+    clips gets an empty query set (still usable for adaptation-only runs).
+    """
+    if shots < 1:
+        raise ValueError(f"shots must be >= 1, got {shots}")
+    episodes = []
+    for speaker, clips in group_by_speaker(items, speaker_of).items():
+        if len(clips) < shots:
+            names = ", ".join(name_of(c) for c in clips)
+            raise DataError(f"speaker {speaker!r} has {len(clips)} clip(s) ({names}); the few-shot protocol needs {shots}")
+        episodes.append(SpeakerEpisode(speaker, tuple(clips[:shots]), tuple(clips[shots:])))
+    return episodes

@@ -1,0 +1,29 @@
+"""Shared pytest fixtures: a small synthetic HUME-VB corpus and the real nonverbal-vocalisation sample."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def synthetic_corpus(tmp_path_factory) -> Path:
+    """A deterministic synthetic corpus in the release layout (24 speakers x 5 clips), built once per run."""
+    from exvo_jax.synth import write_corpus
+
+    root = tmp_path_factory.mktemp("synthetic_corpus")
+    write_corpus(root, speakers=24, clips_per_speaker=5, seed=0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def nonverbal_dir() -> Path:
+    """The real-recording sample (read-only, never copied); skips with the reason where it is absent."""
+    path = Path(os.environ.get("EXVO_NONVERBAL_DIR", REPO.parent / "shared" / "data" / "nonverbal_vocalization"))
+    if not (path / "Nonverbal_Vocalization_metadata.json").exists():
+        pytest.skip(f"real nonverbal-vocalisation sample not found at {path} (set EXVO_NONVERBAL_DIR)")
+    return path
