@@ -111,8 +111,11 @@ def _blank(text: str | None) -> bool:
     return text is None or text.strip() == "" or text.strip().lower() == "nan"
 
 
+_INVALID = object()
+
+
 def _parse_labels(row: dict[str, str], split: str, where: str, problems: Problems):
-    """Age, country and emotions of a row; None for blinded Test labels, problems otherwise."""
+    """(age, country, emotions) of a row: Nones for blinded Test labels, `_INVALID` after a problem."""
     label_columns = (COL_AGE, COL_COUNTRY) + EMOTIONS
     blanks = [c for c in label_columns if _blank(row.get(c))]
     if blanks:
@@ -122,29 +125,29 @@ def _parse_labels(row: dict[str, str], split: str, where: str, problems: Problem
             problems.add(where, f"partially blank labels on a Test row: {', '.join(blanks)}")
         else:
             problems.add(where, f"NaN or empty labels on a {split} row: {', '.join(blanks)}")
-        return None, None, None
+        return _INVALID
     try:
         age = float(row[COL_AGE])
     except ValueError:
         problems.add(where, f"age {row[COL_AGE]!r} is not a number")
-        return None, None, None
+        return _INVALID
     if not math.isfinite(age) or age <= 0:
         problems.add(where, f"age {row[COL_AGE]!r} is not a positive finite number")
-        return None, None, None
+        return _INVALID
     try:
         country = parse_country(row[COL_COUNTRY])
     except DataError as err:
         problems.add(where, str(err))
-        return None, None, None
+        return _INVALID
     try:
         emotions = np.array([float(row[e]) for e in EMOTIONS], dtype=np.float32)
     except ValueError:
         problems.add(where, "an emotion intensity is not a number")
-        return None, None, None
+        return _INVALID
     bad = [f"{e}={v:g}" for e, v in zip(EMOTIONS, emotions) if not (0.0 <= v <= 1.0)]
     if bad:
         problems.add(where, f"emotion intensities outside [0, 1]: {', '.join(bad)}")
-        return None, None, None
+        return _INVALID
     return age, country, emotions
 
 
@@ -184,7 +187,10 @@ def read_data_info(
             if not speaker:
                 problems.add(where, "empty Subject_ID")
                 continue
-            age, country, emotions = _parse_labels(row, split, where, problems)
+            labels = _parse_labels(row, split, where, problems)
+            if labels is _INVALID:
+                continue
+            age, country, emotions = labels
             clips.append(Clip(file_id, split, speaker, age, country, emotions, wav_dir / f"{file_id}.wav"))
     return tuple(clips)
 

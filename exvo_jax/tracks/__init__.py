@@ -1,0 +1,1 @@
+"""The competition tracks end to end: data to trained model to scores and submissions."""
