@@ -1,0 +1,1 @@
+"""HUME-VB TFDS builder (array_record, no TensorFlow)."""

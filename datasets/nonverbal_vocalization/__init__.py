@@ -1,0 +1,1 @@
+"""Nonverbal-vocalisation TFDS builder (array_record, no TensorFlow)."""
