@@ -1,0 +1,42 @@
+"""Evaluation metrics of the three ExVo tracks as pure `jax.numpy` functions.
+
+Regression (CCC in two forms, Pearson, MAE), classification (confusion matrix, UAR), competition
+scores (S_MTL, HEEP, S_Gen), streaming sufficient statistics, and the Frechet distance.
+"""
+
+from exvo_jax.metrics.classification import confusion_matrix, uar, uar_from_confusion
+from exvo_jax.metrics.frechet import (
+    GaussianStats,
+    frechet_distance,
+    frechet_distance_f64,
+    gaussian_stats,
+    load_stats,
+    save_stats,
+)
+from exvo_jax.metrics.regression import CCC_VARIANTS, ccc, mae, mean_ccc, pearson
+from exvo_jax.metrics.scores import heep, heep_per_emotion, mean_s_gen, s_gen, s_mtl
+from exvo_jax.metrics.streaming import ConfusionStats, RegressionStats
+
+__all__ = [
+    "CCC_VARIANTS",
+    "ConfusionStats",
+    "GaussianStats",
+    "RegressionStats",
+    "ccc",
+    "confusion_matrix",
+    "frechet_distance",
+    "frechet_distance_f64",
+    "gaussian_stats",
+    "heep",
+    "heep_per_emotion",
+    "load_stats",
+    "mae",
+    "mean_ccc",
+    "mean_s_gen",
+    "pearson",
+    "s_gen",
+    "s_mtl",
+    "save_stats",
+    "uar",
+    "uar_from_confusion",
+]
