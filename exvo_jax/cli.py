@@ -15,6 +15,11 @@ from exvo_jax.data.errors import DataError
 COMMANDS = (
     "synth",
     "check",
+    "validate_submission",
+    "score",
+    "multitask",
+    "fewshot",
+    "demo",
 )
 
 

@@ -61,3 +61,8 @@ def test_every_problem_is_reported_with_all(tmp_path, capsys):
 def test_unreadable_release_is_one_problem(tmp_path):
     report = check_release(tmp_path / "missing", progress=False)
     assert not report.ok and "release folder is missing" in str(report.errors[0])
+
+
+def test_synthetic_corpus_passes_the_check(synthetic_corpus, capsys):
+    assert main(["check", str(synthetic_corpus)]) == 0
+    assert "0 error(s), 0 warning(s)" in capsys.readouterr().out

@@ -1,0 +1,102 @@
+"""`exvo-jax fewshot {train,evaluate,predict}`: speaker-independent training and per-speaker personalisation.
+
+    exvo-jax fewshot train --config experiments/fewshot/h256.py[:tiny] --workdir runs/fewshot_h256 [--data-dir DIR]
+    exvo-jax fewshot evaluate --workdirs runs/fewshot_h64 runs/fewshot_h128 runs/fewshot_h256 [--out table4.md]
+    exvo-jax fewshot predict --workdir runs/fewshot_h256 --data-dir DIR --out submissions/ [--support-labels CSV]
+
+`train` runs the whole protocol (training, adaptation chosen on Val speakers, episodic training,
+Table 4) and resumes from the last finished epoch when re-run with the same workdir. `evaluate`
+gathers the Table 4 rows of several runs (one per hidden size) into one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+from pathlib import Path
+
+from exvo_jax.config_files import load_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("fewshot", help="train, evaluate or predict the few-shot personalisation track")
+    actions = parser.add_subparsers(dest="action", required=True)
+    train = actions.add_parser("train", help="train, choose the adaptation on Val speakers, write Table 4")
+    train.add_argument("--config", required=True, help="experiments/fewshot/<name>.py[:arg]")
+    train.add_argument("--workdir", required=True, help="checkpoints, fewshot_table4.md/json, model/")
+    train.add_argument("--data-dir", help="release folder (overrides config.data_dir)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field (Python literal), e.g. --set train.epochs=5")
+    train.set_defaults(func=run_train)
+    evaluate = actions.add_parser("evaluate", help="one Table 4 from several finished runs (e.g. H=64/128/256)")
+    evaluate.add_argument("--workdirs", nargs="+", required=True)
+    evaluate.add_argument("--out", help="also write the table to this Markdown file")
+    evaluate.set_defaults(func=run_evaluate)
+    predict = actions.add_parser("predict", help="adapt to every speaker of a split and write ExVo-Few_<team>_<n>.csv")
+    predict.add_argument("--workdir", required=True, help="workdir of a finished `fewshot train`")
+    predict.add_argument("--data-dir", required=True, help="release folder")
+    predict.add_argument("--out", required=True, help="output folder")
+    predict.add_argument("--split", default="Test", choices=("Val", "Test"))
+    predict.add_argument("--support-labels", help="CSV (data_info layout) with the labelled support clips")
+    predict.add_argument("--team", default="exvo-jax")
+    predict.add_argument("--number", type=int, default=1)
+    predict.set_defaults(func=run_predict)
+
+
+def _override(config, assignment: str) -> None:
+    key, sep, text = assignment.partition("=")
+    *parents, leaf = key.split(".")
+    node = config
+    for name in parents:
+        node = node[name] if name in node else None
+        if node is None:
+            break
+    if not sep or node is None or leaf not in node:
+        raise ValueError(f"--set {assignment!r}: expected KEY=VALUE with a known (dotted) key")
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    node[leaf] = value
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from exvo_jax.tracks.fewshot import train_and_evaluate
+
+    config = load_config(args.config)
+    if args.data_dir:
+        config.data_dir = args.data_dir
+    for assignment in args.set:
+        _override(config, assignment)
+    results = train_and_evaluate(config, args.workdir)
+    print(Path(results["paths"]["markdown"]).read_text())
+    for name, path in results["paths"].items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from exvo_jax.atomic import write_text
+    from exvo_jax.tracks.fewshot.report import render_table
+    from exvo_jax.tracks.fewshot.train import RESULTS_JSON
+
+    rows = []
+    for workdir in args.workdirs:
+        path = Path(workdir) / RESULTS_JSON
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing; run `exvo-jax fewshot train` with this workdir first")
+        rows.extend(json.loads(path.read_text())["table"])
+    table = render_table(rows)
+    print(table)
+    if args.out:
+        write_text(args.out, table)
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from exvo_jax.tracks.fewshot.predict import predict_split
+
+    print(predict_split(args.workdir, args.data_dir, args.out, split=args.split, support_labels=args.support_labels,
+                        team=args.team, number=args.number))
+    return 0

@@ -1,0 +1,74 @@
+"""`exvo-jax multitask {train,predict}`: multi-seed training on clip features, and predictions.
+
+    exvo-jax multitask train --config experiments/multitask/compare.py[:tiny] --workdir runs/compare [--data-dir DIR]
+    exvo-jax multitask predict --workdir runs/compare --data-dir DIR --out submissions/
+    exvo-jax multitask predict --workdir runs/compare --audio-dir my_clips/ --out predictions.csv
+
+Re-running `train` with the same workdir resumes from the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+
+from exvo_jax.config_files import load_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("multitask", help="train the multitask baseline or predict with it")
+    actions = parser.add_subparsers(dest="action", required=True)
+    train = actions.add_parser("train", help="train every seed of a config and write the validation table")
+    train.add_argument("--config", required=True, help="experiments/multitask/<name>.py[:arg]")
+    train.add_argument("--workdir", required=True, help="checkpoints, results.md/json, losses.png, model/")
+    train.add_argument("--data-dir", help="corpus folder (overrides config.data_dir)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field (Python literal), e.g. --set max_epochs=5")
+    train.set_defaults(func=run_train)
+    predict = actions.add_parser("predict", help="write the submission and validation predictions, or label a folder")
+    predict.add_argument("--workdir", required=True, help="workdir of a finished `multitask train`")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data-dir", help="release folder: predicts Val and Test")
+    source.add_argument("--audio-dir", help="any folder of audio files: features are extracted on the fly")
+    predict.add_argument("--out", required=True, help="output folder (--data-dir) or CSV file (--audio-dir)")
+    predict.add_argument("--team", default="exvo-jax")
+    predict.add_argument("--number", type=int, default=1)
+    predict.set_defaults(func=run_predict)
+
+
+def _override(config, assignment: str) -> None:
+    key, sep, text = assignment.partition("=")
+    if not sep or key not in config:
+        raise ValueError(f"--set {assignment!r}: expected KEY=VALUE with a known key")
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    config[key] = value
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from exvo_jax.tracks.multitask import train_and_evaluate
+
+    config = load_config(args.config)
+    if args.data_dir:
+        config.data_dir = args.data_dir
+    for assignment in args.set:
+        _override(config, assignment)
+    results = train_and_evaluate(config, args.workdir)
+    print(open(results["paths"]["markdown"]).read())
+    for name, path in results["paths"].items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from exvo_jax.tracks.multitask.predict import predict_folder, predict_release
+
+    if args.audio_dir:
+        print(predict_folder(args.workdir, args.audio_dir, args.out))
+        return 0
+    for split, path in predict_release(args.workdir, args.data_dir, args.out, team=args.team,
+                                       number=args.number).items():
+        print(f"{split}: {path}")
+    return 0

@@ -1,0 +1,98 @@
+"""Feature cache keyed by feature set, extractor version and the source file's content.
+
+Two levels, both under one cache folder:
+- `feats/<Set>/<id>.csv` in the release layout (header `name,<feature names>`, then one row whose first
+  field is the cache key instead of a name); a row whose key differs from the current one is stale and is
+  recomputed, never served;
+- `packed/<Set>/<name>.npz` holding ids, keys and the stacked [N, D] array of a whole split, reused only
+  when every id and key matches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from exvo_jax.atomic import atomic_path, write_text
+from exvo_jax.data.errors import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioItem:
+    """One clip to featurise: an id (file name without extension) and the file to read."""
+
+    file_id: str
+    path: Path
+
+
+def content_hash(path: str | Path) -> str:
+    """BLAKE2b digest (32 hex characters) of a file's bytes."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file is missing") from None
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def content_key(path: str | Path, feature_set: str, version: str) -> str:
+    """`<set>|<version>|<content hash>`: changes whenever the file, the set or the extractor version does."""
+    return f"{feature_set}|{version}|{content_hash(path)}"
+
+
+def _safe_name(feature_set: str) -> Path:
+    """`openXBOW/125` stays a nested folder, as in the release layout."""
+    return Path(*feature_set.split("/"))
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureCache:
+    """Cache folder for one feature set."""
+
+    root: Path
+    feature_set: str
+
+    def csv_path(self, file_id: str) -> Path:
+        return self.root / "feats" / _safe_name(self.feature_set) / f"{file_id}.csv"
+
+    def packed_path(self, name: str) -> Path:
+        return self.root / "packed" / _safe_name(self.feature_set) / f"{name}.npz"
+
+    def read_row(self, file_id: str, key: str) -> np.ndarray | None:
+        """The cached vector of `file_id` if present and computed under `key`, else None."""
+        path = self.csv_path(file_id)
+        if not path.exists():
+            return None
+        lines = path.read_text().splitlines()
+        if len(lines) < 2:
+            return None
+        fields = lines[1].split(",")
+        if fields[0] != key:
+            return None
+        return np.array([float(v) for v in fields[1:]], dtype=np.float32)
+
+    def write_row(self, file_id: str, key: str, names: Sequence[str], vector: np.ndarray) -> None:
+        header = ",".join(["name", *names])
+        row = ",".join([key, *(format(float(v), ".9g") for v in vector)])
+        write_text(self.csv_path(file_id), f"{header}\n{row}\n")
+
+    def read_packed(self, name: str, ids: Sequence[str], keys: Sequence[str]) -> np.ndarray | None:
+        """The packed [N, D] array if it holds exactly `ids` under `keys`, else None."""
+        path = self.packed_path(name)
+        if not path.exists():
+            return None
+        with np.load(path) as packed:
+            if list(packed["ids"]) != list(ids) or list(packed["keys"]) != list(keys):
+                return None
+            return packed["features"].astype(np.float32)
+
+    def write_packed(self, name: str, ids: Sequence[str], keys: Sequence[str], features: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, ids=np.array(ids, dtype=str), keys=np.array(keys, dtype=str), features=features)
+        with atomic_path(self.packed_path(name)) as tmp:
+            tmp.write_bytes(buffer.getvalue())

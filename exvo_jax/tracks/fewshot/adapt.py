@@ -1,0 +1,234 @@
+"""Per-speaker personalisation engine: K optimiser steps on a speaker's support clips, then query predictions.
+
+The encoder is frozen, so its features for every support and query clip are computed once, batched,
+before any adaptation; the engine only runs the sequence head. What is adapted is a mode:
+
+- `full`: both LSTM layers and the Dense head (the reference protocol);
+- `bias_head`: the LSTM biases and the Dense head; shared kernels serve all speakers at once;
+- `lora`: low-rank updates `A @ B` of the LSTM kernels (rank `lora_rank`), shared kernels frozen.
+
+Two execution strategies give the same numbers: `vmap` runs a chunk of speakers as one batched
+`jax.vmap` of a `lax.scan` over the K steps, `map` runs the speakers of a chunk one after another
+(`lax.map`) inside one jitted program. `auto` picks `map` for `full` on CPU (per-speaker copies of the
+LSTM kernels make the batched form stream every speaker's weights at each time step) and `vmap`
+otherwise. With several devices the speaker axis of a chunk is sharded over a 1-D mesh.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import traverse_util
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from tqdm import tqdm
+
+from exvo_jax.models.fewshot import SequenceHead, kaiming_uniform, last_valid
+from exvo_jax.data.pipeline import bucket_length
+from exvo_jax.tracks.fewshot.framing import pad_sequences
+
+MODES = ("full", "bias_head", "lora")
+STRATEGIES = ("auto", "vmap", "map")
+SPEAKER_AXIS = "speakers"
+
+
+@dataclasses.dataclass(frozen=True)
+class AdaptSettings:
+    """How to personalise: mode, K steps, AdamW learning rate / weight decay, strategy and chunking."""
+
+    mode: str = "full"
+    steps: int = 10
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01
+    lora_rank: int = 4
+    strategy: str = "auto"
+    chunk_size: int = 32
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"unknown adaptation mode {self.mode!r} (expected one of {', '.join(MODES)})")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r} (expected one of {', '.join(STRATEGIES)})")
+        if self.steps < 0 or self.chunk_size < 1 or self.learning_rate < 0:
+            raise ValueError(f"need steps >= 0, chunk_size >= 1, learning_rate >= 0: {self}")
+        if self.mode == "lora" and self.lora_rank < 1:
+            raise ValueError(f"lora mode needs lora_rank >= 1, got {self.lora_rank}")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeakerTask:
+    """One speaker's encoder features: support `[T_i, 512]` with targets `[S, K]`, query `[T_j, 512]`.
+
+    `query_targets` `[Q, K]` are known for validation speakers and episodic training, None otherwise.
+    """
+
+    speaker: str
+    support: tuple[np.ndarray, ...]
+    targets: np.ndarray
+    query: tuple[np.ndarray, ...]
+    query_targets: np.ndarray | None = None
+
+
+def resolve_strategy(strategy: str, mode: str, backend: str | None = None) -> str:
+    """`auto` -> `map` for full fine-tuning on CPU, `vmap` otherwise; explicit choices pass through."""
+    if strategy != "auto":
+        return strategy
+    backend = backend or jax.default_backend()
+    return "map" if backend == "cpu" and mode == "full" else "vmap"
+
+
+def is_personal(path: tuple[str, ...], mode: str) -> bool:
+    """Whether a head parameter (path inside the head's params) is adapted per speaker in `mode`."""
+    if mode == "full":
+        return True
+    if mode == "bias_head":
+        return path[0] == "dense" or path[-1] in ("b_ih", "b_hh")
+    return path[-1].startswith("lora_")
+
+
+def split_params(head_params, mode: str) -> tuple[dict, dict]:
+    """(shared, personal) flat dicts keyed by parameter path."""
+    flat = traverse_util.flatten_dict(head_params)
+    personal = {k: v for k, v in flat.items() if is_personal(k, mode)}
+    shared = {k: v for k, v in flat.items() if not is_personal(k, mode)}
+    return shared, personal
+
+
+def merge_params(shared: dict, personal: dict):
+    return traverse_util.unflatten_dict({**shared, **personal})
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def with_lora(head_params, rank: int, seed: int = 0):
+    """Adds zero-effect LoRA factors to the LSTM layers of trained head params (A random, B zero)."""
+    params = traverse_util.flatten_dict(head_params)
+    key = jax.random.key(seed)
+    for layer in ("lstm_0", "lstm_1"):
+        for name in ("ih", "hh"):
+            kernel = params[(layer, f"w_{name}")]
+            key, sub = jax.random.split(key)
+            params[(layer, f"lora_{name}_a")] = kaiming_uniform(sub, (kernel.shape[0], rank), kernel.dtype)
+            params[(layer, f"lora_{name}_b")] = jnp.zeros((rank, kernel.shape[1]), kernel.dtype)
+    return traverse_util.unflatten_dict(params)
+
+
+def adapted_head(hidden: int, outputs: int, settings: AdaptSettings) -> SequenceHead:
+    return SequenceHead(hidden, outputs, settings.lora_rank if settings.mode == "lora" else 0)
+
+
+def prepare_head_params(head_params, settings: AdaptSettings):
+    """Trained head params in the layout `settings.mode` adapts (LoRA factors added for `lora`)."""
+    return with_lora(head_params, settings.lora_rank, settings.seed) if settings.mode == "lora" else head_params
+
+
+def support_loss(head: nn.Module, shared: dict, personal: dict, x, lengths, targets) -> jax.Array:
+    """MSE of the last valid frame, mean over clips and outputs."""
+    outputs = head.apply({"params": merge_params(shared, personal)}, x)  # [S, T, K]
+    return jnp.mean(jnp.square(last_valid(outputs, lengths) - targets))
+
+
+def adapt_personal(head: nn.Module, shared: dict, personal: dict, x, lengths, targets, *, steps: int,
+                   learning_rate, weight_decay: float) -> dict:
+    """K AdamW steps on one speaker's support clips (`x` [S, T, F], `lengths` [S], `targets` [S, K])."""
+    optimizer = optax.adamw(learning_rate, weight_decay=weight_decay)
+    grad_fn = jax.grad(lambda p: support_loss(head, shared, p, x, lengths, targets))
+
+    def step(carry, _):
+        params, opt_state = carry
+        updates, opt_state = optimizer.update(grad_fn(params), opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), None
+
+    (personal, _), _ = jax.lax.scan(step, (personal, optimizer.init(personal)), None, length=steps)
+    return personal
+
+
+def predict_last(head: nn.Module, shared: dict, personal: dict, x, lengths) -> jax.Array:
+    """Last-valid-frame outputs `[Q, K]` for clips `x` [Q, T, F]."""
+    return last_valid(head.apply({"params": merge_params(shared, personal)}, x), lengths)
+
+
+@functools.lru_cache(maxsize=None)
+def chunk_program(head: SequenceHead, strategy: str, steps: int, weight_decay: float):
+    """Jitted `(shared, personal, lr, sx, sl, sy, qx, ql) -> [C, Q, K]` for a chunk of speakers."""
+
+    def one_speaker(shared, personal, lr, sx, sl, sy, qx, ql):
+        adapted = adapt_personal(head, shared, personal, sx, sl, sy, steps=steps, learning_rate=lr,
+                                 weight_decay=weight_decay)
+        return predict_last(head, shared, adapted, qx, ql)
+
+    def program(shared, personal, lr, sx, sl, sy, qx, ql):
+        if strategy == "vmap":
+            return jax.vmap(one_speaker, in_axes=(None, None, None, 0, 0, 0, 0, 0))(
+                shared, personal, lr, sx, sl, sy, qx, ql)
+        return jax.lax.map(lambda a: one_speaker(shared, personal, lr, *a), (sx, sl, sy, qx, ql))
+
+    return jax.jit(program)
+
+
+def _next_power_of_two(count: int) -> int:
+    """Padded sizes (query rows per speaker, speakers per chunk) are powers of two: few distinct shapes."""
+    return 1 << max(count - 1, 0).bit_length()
+
+
+def _chunk_arrays(tasks: Sequence[SpeakerTask], chunk: int, buckets: Sequence[int]):
+    """Padded chunk arrays; rows beyond len(tasks) are empty speakers whose outputs are dropped."""
+    shots = len(tasks[0].support)
+    support_len = bucket_length(max(len(s) for t in tasks for s in t.support), buckets)
+    query_len = bucket_length(max([len(q) for t in tasks for q in t.query] + [1]), buckets)
+    rows = _next_power_of_two(max(len(t.query) for t in tasks))
+    features, outputs = tasks[0].support[0].shape[-1], tasks[0].targets.shape[-1]
+    sx = np.zeros((chunk, shots, support_len, features), np.float32)
+    sl = np.ones((chunk, shots), np.int32)
+    sy = np.zeros((chunk, shots, outputs), np.float32)
+    qx = np.zeros((chunk, rows, query_len, features), np.float32)
+    ql = np.ones((chunk, rows), np.int32)
+    for i, task in enumerate(tasks):
+        if len(task.support) != shots:
+            raise ValueError(f"speaker {task.speaker!r} has {len(task.support)} support clips, expected {shots}")
+        x, mask = pad_sequences(task.support, support_len)
+        sx[i], sl[i], sy[i] = x, mask.sum(1), task.targets
+        if task.query:
+            x, mask = pad_sequences(task.query, query_len, rows)
+            qx[i], ql[i] = x, np.maximum(mask.sum(1), 1)
+    return sx, sl, sy, qx, ql
+
+
+def personalise(head_params, tasks: Sequence[SpeakerTask], settings: AdaptSettings, *, hidden: int, outputs: int,
+                buckets: Sequence[int], progress: bool = False) -> list[np.ndarray]:
+    """Adapts a copy of the head to every speaker and returns each speaker's query predictions `[Q_s, K]`.
+
+    `head_params` are the trained (speaker-independent) head params; every speaker starts from them.
+    """
+    if not tasks:
+        return []
+    head = adapted_head(hidden, outputs, settings)
+    shared, personal = split_params(prepare_head_params(head_params, settings), settings.mode)
+    strategy = resolve_strategy(settings.strategy, settings.mode)
+    devices = jax.devices()
+    chunk = min(settings.chunk_size, _next_power_of_two(len(tasks)))
+    chunk = math.ceil(chunk / len(devices)) * len(devices)
+    program = chunk_program(head, strategy, settings.steps, settings.weight_decay)
+    sharding = None
+    if len(devices) > 1:
+        sharding = NamedSharding(Mesh(np.array(devices), (SPEAKER_AXIS,)), PartitionSpec(SPEAKER_AXIS))
+    # Chunks of speakers with similar query counts waste less padding; results go back in input order.
+    order = sorted(range(len(tasks)), key=lambda i: len(tasks[i].query))
+    results: list[np.ndarray | None] = [None] * len(tasks)
+    for start in tqdm(range(0, len(order), chunk), desc=f"adapting ({settings.mode}, {strategy})",
+                      disable=not progress, leave=False):
+        members = order[start:start + chunk]
+        arrays = _chunk_arrays([tasks[i] for i in members], chunk, buckets)
+        if sharding is not None:
+            arrays = tuple(jax.device_put(a, sharding) for a in arrays)
+        predictions = np.asarray(program(shared, personal, jnp.float32(settings.learning_rate), *arrays))
+        for row, i in enumerate(members):
+            results[i] = predictions[row, : len(tasks[i].query)]
+    return results

@@ -1,0 +1,98 @@
+"""Batched evaluation-mode passes over clips: encoder features, last-frame predictions, speaker tasks.
+
+Clips are grouped by bucket length (sorted by length, fixed batch size, padded rows masked), so the
+jitted functions compile once per bucket. Results come back in input order.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm import tqdm
+
+from exvo_jax.data.errors import DataError
+from exvo_jax.data.pipeline import bucket_length
+from exvo_jax.data.speakers import support_query
+from exvo_jax.models.fewshot import FewShotModel, last_valid
+from exvo_jax.tracks.fewshot.adapt import SpeakerTask
+from exvo_jax.tracks.fewshot.framing import pad_sequences
+
+
+@functools.lru_cache(maxsize=None)
+def encode_program(model: FewShotModel):
+    """Jitted `(variables, frames [B, T, 1600], mask [B, T]) -> features [B, T, 512]` (running BN stats)."""
+    return jax.jit(lambda variables, frames, mask: model.apply(variables, frames, mask, method=FewShotModel.encode))
+
+
+@functools.lru_cache(maxsize=None)
+def predict_program(model: FewShotModel):
+    """Jitted `(variables, frames, mask) -> [B, K]` outputs at the last valid frame (running BN stats)."""
+
+    def predict(variables, frames, mask):
+        return last_valid(model.apply(variables, frames, mask, train=False), jnp.sum(mask, axis=1))
+
+    return jax.jit(predict)
+
+
+def batched_map(program: Callable, variables, sequences: Sequence[np.ndarray], *, batch_size: int,
+                buckets: Sequence[int], desc: str = "", progress: bool = False) -> list[np.ndarray]:
+    """Runs `program(variables, x, mask)` over `sequences` in bucketed batches; one result row per sequence."""
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    results: list[np.ndarray | None] = [None] * len(sequences)
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, disable=not progress, leave=False):
+        members = order[start:start + batch_size]
+        length = bucket_length(max(len(sequences[i]) for i in members), buckets)
+        x, mask = pad_sequences([sequences[i] for i in members], length, batch_size)
+        out = np.asarray(program(variables, x, mask))
+        for row, i in enumerate(members):
+            results[i] = out[row]
+    return results
+
+
+def encode_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], *, batch_size: int,
+                 buckets: Sequence[int], progress: bool = False) -> list[np.ndarray]:
+    """Encoder features `[T_i, 512]` of every clip (padding frames cut off)."""
+    features = batched_map(encode_program(model), variables, frames, batch_size=batch_size, buckets=buckets,
+                           desc="encoding", progress=progress)
+    return [f[: len(x)] for f, x in zip(features, frames)]
+
+
+def predict_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], *, batch_size: int,
+                  buckets: Sequence[int], progress: bool = False) -> np.ndarray:
+    """Speaker-independent predictions `[N, K]` at each clip's last valid frame."""
+    if not frames:
+        return np.zeros((0, model.outputs), np.float32)
+    return np.stack(batched_map(predict_program(model), variables, frames, batch_size=batch_size,
+                                buckets=buckets, desc="predicting", progress=progress))
+
+
+def speaker_tasks(items: Sequence, features: Sequence[np.ndarray], targets: np.ndarray, *, shots: int,
+                  speaker_of: Callable = lambda c: c.speaker, name_of: Callable = lambda c: c.file_id
+                  ) -> tuple[list[SpeakerTask], list[list[int]]]:
+    """Few-shot tasks (first `shots` clips of each speaker support, the rest query) and each task's query indices.
+
+    `targets` `[N, K]` hold NaN rows where a clip's labels are unknown: support clips need labels (an
+    error names the clip otherwise); query targets are kept where all of a speaker's are known.
+    """
+    index = {id(item): i for i, item in enumerate(items)}
+    tasks, query_indices = [], []
+    for episode in support_query(items, shots, speaker_of=speaker_of, name_of=name_of):
+        s_idx = [index[id(c)] for c in episode.support]
+        q_idx = [index[id(c)] for c in episode.query]
+        unlabelled = [name_of(items[i]) for i in s_idx if not np.all(np.isfinite(targets[i]))]
+        if unlabelled:
+            raise DataError(f"speaker {episode.speaker!r}: support clip(s) {', '.join(unlabelled)} have no labels")
+        query_known = bool(q_idx) and bool(np.all(np.isfinite(targets[q_idx])))
+        tasks.append(SpeakerTask(
+            speaker=str(episode.speaker),
+            support=tuple(features[i] for i in s_idx),
+            targets=targets[s_idx],
+            query=tuple(features[i] for i in q_idx),
+            query_targets=targets[q_idx] if query_known else None,
+        ))
+        query_indices.append(q_idx)
+    return tasks, query_indices

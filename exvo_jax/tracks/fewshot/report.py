@@ -1,0 +1,67 @@
+"""Few-shot results as Table 4 of the ExVo paper (per-emotion CCC and mean CCC), Markdown, JSON and a plot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from exvo_jax.atomic import atomic_path, write_text  # noqa: E402
+from exvo_jax.metrics import ccc  # noqa: E402
+
+
+def score_row(model: str, setting: str, split: str, names: Sequence[str], y_true: np.ndarray,
+              y_pred: np.ndarray) -> dict:
+    """One table row: population CCC per output column and their mean, pooled over all query clips."""
+    per_column = np.asarray(jax.jit(ccc)(y_true, y_pred), np.float64)
+    return {"model": model, "setting": setting, "split": split, "clips": int(len(y_true)),
+            "ccc": {n: float(v) for n, v in zip(names, per_column)}, "mean_ccc": float(np.mean(per_column))}
+
+
+def render_table(rows: Sequence[dict]) -> str:
+    """Markdown table in the layout of Table 4: one row per (model, setting, split), CCC per emotion, mean."""
+    if not rows:
+        return ""
+    names = list(rows[0]["ccc"])
+    header = ["Model", "Setting", "Split", *names, "Mean CCC"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        values = [f"{row['ccc'][n]:.3f}" for n in names]
+        lines.append("| " + " | ".join([row["model"], row["setting"], row["split"], *values,
+                                         f"**{row['mean_ccc']:.3f}**"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_json(path: Path, payload: dict) -> None:
+    write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def plot_history(path: Path, history: Sequence[dict], selection: Sequence[dict]) -> None:
+    """Training curve (loss, validation CCC per epoch) and validation CCC per adaptation setting."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = [h["epoch"] for h in history]
+    axes[0].plot(epochs, [h["train_loss"] for h in history], label="train loss")
+    twin = axes[0].twinx()
+    twin.plot(epochs, [h["val_mean_ccc"] for h in history], color="tab:orange", label="val mean CCC")
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("train loss")
+    twin.set_ylabel("val mean CCC")
+    axes[0].set_title("speaker-independent training")
+    for mode in sorted({s["mode"] for s in selection}):
+        entries = sorted((s for s in selection if s["mode"] == mode), key=lambda s: (s["steps"], s["learning_rate"]))
+        labels = [f"K={s['steps']}\nlr={s['learning_rate']:g}" for s in entries]
+        axes[1].plot(labels, [s["val_mean_ccc"] for s in entries], marker="o", label=mode)
+    axes[1].set_title("validation mean CCC after adaptation")
+    axes[1].tick_params(axis="x", labelsize=6)
+    axes[1].legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

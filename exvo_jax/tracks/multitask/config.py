@@ -1,0 +1,35 @@
+"""Default hyperparameters of the multitask track (the ExVo baseline); experiment files override them."""
+
+from __future__ import annotations
+
+import ml_collections
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """The baseline of the ExVo white paper: Adam 1e-3 with coupled L2 1e-4, batch 8, <= 20 epochs."""
+    config = ml_collections.ConfigDict()
+    config.dataset = "exvo"  # "exvo" (release layout) or "nonverbal" (Deeply corpus, speaker-disjoint split)
+    config.data_dir = ""
+    config.test_labels = False  # read Test labels from test_labels.csv (synthetic corpora only)
+    config.feature_set = "ComParE"
+    config.cache_dir = ""  # empty: <workdir>/feature_cache
+    config.workers = 0  # feature-extraction processes; 0: one per CPU core
+    config.tasks = ()  # subset of the dataset's heads (single-task ablation); empty: all
+    config.trunk = (128, 64)
+    config.head_hidden = 32
+    config.log_var_init = -0.33
+    config.scale_targets = False  # standardise regression targets (age) on Train; baseline: years, unscaled
+    config.intensity_loss = "mse"  # "mse" (baseline) or "ccc"
+    config.seeds = (101, 102, 103, 104, 105)
+    config.batch_size = 8
+    config.max_epochs = 20
+    config.learning_rate = 1e-3
+    config.weight_decay = 1e-4  # coupled L2: added to the gradient before Adam
+    config.patience = 5
+    config.min_delta = 0.1
+    config.restore = "best"  # "best" validation-loss epoch, or "last" (the reference's behaviour)
+    config.checkpoint_every = 1  # epochs between orbax checkpoints (the final epoch is always saved)
+    config.strategy = "auto"  # "auto" (vmap on accelerators, map on CPU), "vmap" or "map"
+    config.ccc_variant = "population"  # or "reference" (variances 1/(N-1), covariance 1/N)
+    config.team = "exvo-jax"
+    return config

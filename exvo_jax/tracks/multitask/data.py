@@ -1,0 +1,126 @@
+"""Inputs of the multitask trainer: features and labels per split, with the task spec of the dataset.
+
+Two sources: the HUME-VB release layout (emotion intensities, age, country) and the Deeply
+nonverbal-vocalisation corpus (vocalisation type, age, sex) with its speaker-disjoint split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import ml_collections
+import numpy as np
+
+from exvo_jax.data import nonverbal
+from exvo_jax.data.release import label_arrays, read_release
+from exvo_jax.data.schema import COUNTRIES, EMOTIONS
+from exvo_jax.features.cache import AudioItem
+from exvo_jax.features.corpus import functionals, release_features
+from exvo_jax.models.multitask import TaskSpec, exvo_tasks
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitData:
+    """One split: clip ids, raw (unscaled) features [N, D] and labels per task (None where blinded)."""
+
+    ids: tuple[str, ...]
+    features: np.ndarray  # [N, D]
+    labels: dict[str, np.ndarray] | None  # task -> [N] or [N, k]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclasses.dataclass(frozen=True)
+class MultitaskData:
+    """Train / validation (/ test) splits and the heads to train."""
+
+    tasks: tuple[TaskSpec, ...]
+    train: SplitData
+    val: SplitData
+    test: SplitData | None
+    column_names: dict[str, tuple[str, ...]]  # task -> names of its columns (intensity) or classes
+
+    @property
+    def dim(self) -> int:
+        return int(self.train.features.shape[1])
+
+
+def select_tasks(tasks: tuple[TaskSpec, ...], names) -> tuple[TaskSpec, ...]:
+    """The heads named in `names` (all when empty), in dataset order; unknown names are an error."""
+    names = tuple(names)
+    known = [t.name for t in tasks]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown task(s) {', '.join(unknown)} (this dataset has {', '.join(known)})")
+    return tuple(t for t in tasks if not names or t.name in names)
+
+
+def _cache_dir(config: ml_collections.ConfigDict, workdir: str | Path) -> Path:
+    return Path(config.cache_dir) if config.cache_dir else Path(workdir) / "feature_cache"
+
+
+def _exvo_labels(clips) -> dict[str, np.ndarray]:
+    arrays = label_arrays(clips)
+    return {"emotion": arrays["emotions"], "age": arrays["age"], "country": arrays["country"]}
+
+
+def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
+    corpus = read_release(config.data_dir, test_labels=config.test_labels)
+    features = release_features(corpus, config.feature_set, _cache_dir(config, workdir), workers=config.workers or None)
+    splits = {}
+    for name in ("Train", "Val", "Test"):
+        clips = corpus.split(name)
+        labels = _exvo_labels(clips) if clips and all(c.labelled for c in clips) else None
+        splits[name] = SplitData(tuple(c.file_id for c in clips), features[name], labels) if clips else None
+    for name in ("Train", "Val"):
+        if splits[name] is None or splits[name].labels is None:
+            raise ValueError(f"{config.data_dir}: the {name} split is empty or unlabelled")
+    return MultitaskData(
+        tasks=select_tasks(exvo_tasks(), config.tasks),
+        train=splits["Train"],
+        val=splits["Val"],
+        test=splits["Test"],
+        column_names={"emotion": EMOTIONS, "country": COUNTRIES},
+    )
+
+
+def nonverbal_tasks() -> tuple[TaskSpec, ...]:
+    return (
+        TaskSpec("type", "classification", nonverbal.NUM_VOCAL_TYPES),
+        TaskSpec("age", "regression", 1),
+        TaskSpec("sex", "classification", len(nonverbal.SEXES)),
+    )
+
+
+def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
+    parts = nonverbal.split_corpus(nonverbal.read_corpus(config.data_dir))
+    cache = _cache_dir(config, workdir)
+    splits = {}
+    for name, clips in parts.items():
+        items = [AudioItem(c.file_id, c.path) for c in clips]
+        features = functionals(items, config.feature_set, cache, pack=f"nonverbal-{name}", workers=config.workers or None)
+        labels = {
+            "type": np.array([c.vocal_type for c in clips], np.int32),
+            "age": np.array([c.age for c in clips], np.float32),
+            "sex": np.array([c.sex for c in clips], np.int32),
+        }
+        splits[name] = SplitData(tuple(c.file_id for c in clips), features, labels)
+    return MultitaskData(
+        tasks=select_tasks(nonverbal_tasks(), config.tasks),
+        train=splits["train"],
+        val=splits["validation"],
+        test=splits["test"],
+        column_names={"type": nonverbal.VOCAL_TYPES, "sex": nonverbal.SEXES},
+    )
+
+
+def load_data(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
+    """Features and labels for `config.dataset` ("exvo" or "nonverbal") from `config.data_dir`."""
+    if not config.data_dir:
+        raise ValueError("config.data_dir is empty: point it at the corpus folder")
+    loaders = {"exvo": load_exvo, "nonverbal": load_nonverbal}
+    if config.dataset not in loaders:
+        raise ValueError(f"unknown dataset {config.dataset!r} (expected one of {', '.join(loaders)})")
+    return loaders[config.dataset](config, workdir)

@@ -1,0 +1,83 @@
+"""Result tables (Markdown, JSON) and loss-curve plots of multitask runs.
+
+A run's table has one row per seed, then mean +/- std over seeds and the trivial predictor; several runs
+(feature sets) render as the paper's Table 2: one row per feature set with mean +/- std over seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from exvo_jax.atomic import atomic_path, write_text  # noqa: E402
+
+
+def _cell(value: float) -> str:
+    return "nan" if not math.isfinite(value) else f"{value:.4f}"
+
+
+def _mean_std_cell(mean: float, std: float) -> str:
+    return f"{_cell(mean)} ± {_cell(std)}"
+
+
+def summary(per_seed: Sequence[Mapping[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean and (population) standard deviation over seeds of every score."""
+    keys = list(per_seed[0])
+    mean = {k: float(np.mean([s[k] for s in per_seed])) for k in keys}
+    std = {k: float(np.std([s[k] for s in per_seed])) for k in keys}
+    return mean, std
+
+
+def render_markdown(results: Mapping | Sequence[Mapping]) -> str:
+    """One run's per-seed validation table (plus Test mean ± std where labelled), or, for a list of runs,
+    one row per run (feature set, validation mean ± std) as in the paper's Table 2."""
+    if isinstance(results, Mapping):
+        keys = list(results["mean"])
+        lines = [f"| {results['feature_set']} | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for seed, scores in zip(results["seeds"], results["per_seed"]):
+            marker = " (selected)" if seed == results.get("best_seed") else ""
+            lines.append(f"| seed {seed}{marker} | " + " | ".join(_cell(scores[k]) for k in keys) + " |")
+        lines.append("| mean ± std | " + " | ".join(_mean_std_cell(results["mean"][k], results["std"][k]) for k in keys) + " |")
+        lines.append("| trivial predictor | " + " | ".join(_cell(results["trivial"].get(k, math.nan)) for k in keys) + " |")
+        if "test" in results:
+            test = results["test"]
+            lines.append("| Test: mean ± std | "
+                         + " | ".join(_mean_std_cell(test["mean"][k], test["std"][k]) for k in keys) + " |")
+        return "\n".join(lines) + "\n"
+    runs = list(results)
+    keys = list(dict.fromkeys(k for run in runs for k in run["mean"]))
+    lines = ["| Features | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for run in runs:
+        cells = [_mean_std_cell(run["mean"].get(k, math.nan), run["std"].get(k, math.nan)) for k in keys]
+        lines.append(f"| {run['feature_set']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_json(path: str | Path, payload: Mapping) -> None:
+    write_text(path, json.dumps(payload, indent=2, allow_nan=True) + "\n")
+
+
+def plot_losses(path: str | Path, seeds: Sequence[int], train_loss: np.ndarray, val_loss: np.ndarray, title: str) -> None:
+    """Training and validation loss per epoch, one colour per seed; train_loss, val_loss: [S, E] (NaN = not run)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    epochs = np.arange(1, train_loss.shape[1] + 1)
+    for i, seed in enumerate(seeds):
+        colour = f"C{i % 10}"
+        ax.plot(epochs, train_loss[i], color=colour, linestyle="--", label=f"train {seed}")
+        ax.plot(epochs, val_loss[i], color=colour, label=f"validation {seed}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("uncertainty-weighted loss")
+    ax.set_title(title)
+    ax.legend(fontsize="small", ncol=2)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
