@@ -108,3 +108,17 @@ def test_bad_settings_are_rejected_with_the_setting_named():
     with pytest.raises(ValueError, match="unknown strategy"):
         seeds.pick_strategy("pmap")
     assert seeds.pick_strategy("auto") == ("map" if jax.default_backend() == "cpu" else "vmap")
+
+
+def test_regression_targets_are_standardised_on_train_only_when_asked(data):
+    from exvo_jax.features.scaling import StandardScaler
+    from exvo_jax.tracks.multitask.train import _device_split, target_scaling
+
+    assert target_scaling(tiny_config(), data) == {}  # the baseline trains on age in years
+    scaling = target_scaling(tiny_config(scale_targets=True), data)
+    assert set(scaling) == {"age"}
+    mean, std = scaling["age"]
+    np.testing.assert_allclose([mean, std], [data.train.labels["age"].mean(), data.train.labels["age"].std()], rtol=1e-5)
+    _, labels = _device_split(data.val, StandardScaler.fit(data.train.features), data.tasks, scaling)
+    np.testing.assert_allclose(np.asarray(labels["age"]), (data.val.labels["age"] - mean) / std, rtol=1e-5)
+    np.testing.assert_array_equal(np.asarray(labels["country"]), data.val.labels["country"])

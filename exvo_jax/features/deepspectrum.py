@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import librosa
 import matplotlib
 import numpy as np
+import scipy.ndimage
 
 from exvo_jax.data.audio import load_audio
 from exvo_jax.data.errors import DataError
@@ -42,7 +43,8 @@ def mel_image(wave: np.ndarray, size: int = IMAGE_SIZE, n_mels: int = 128) -> np
     db = librosa.power_to_db(mel, ref=np.max, top_db=80.0)  # [M, T] in [-80, 0]
     level = np.flipud((db + 80.0) / 80.0)  # [M, T] in [0, 1], low frequencies at the bottom
     rgb = matplotlib.colormaps["viridis"](level)[..., :3].astype(np.float32)  # [M, T, 3]
-    return np.asarray(jax.image.resize(jnp.asarray(rgb), (size, size, 3), "bilinear"))
+    zoom = (size / rgb.shape[0], size / rgb.shape[1], 1.0)
+    return np.clip(scipy.ndimage.zoom(rgb, zoom, order=1, grid_mode=True, mode="nearest"), 0.0, 1.0)  # [size, size, 3]
 
 
 def caffe_preprocess(rgb: jax.Array) -> jax.Array:
