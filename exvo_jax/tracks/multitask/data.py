@@ -7,6 +7,7 @@ nonverbal-vocalisation corpus (vocalisation type, age, sex) with its speaker-dis
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import ml_collections
@@ -57,8 +58,13 @@ def select_tasks(tasks: tuple[TaskSpec, ...], names) -> tuple[TaskSpec, ...]:
     return tuple(t for t in tasks if not names or t.name in names)
 
 
-def _cache_dir(config: ml_collections.ConfigDict, workdir: str | Path) -> Path:
-    return Path(config.cache_dir) if config.cache_dir else Path(workdir) / "feature_cache"
+def run_cache_dir(workdir: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """The feature cache of a training run: `cache_dir` if given, else the one its config.json names."""
+    if cache_dir:
+        return Path(cache_dir)
+    saved = Path(workdir) / "config.json"
+    named = json.loads(saved.read_text()).get("cache_dir", "") if saved.exists() else ""
+    return Path(named) if named else Path(workdir) / "feature_cache"
 
 
 def _exvo_labels(clips) -> dict[str, np.ndarray]:
@@ -68,7 +74,8 @@ def _exvo_labels(clips) -> dict[str, np.ndarray]:
 
 def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
     corpus = read_release(config.data_dir, test_labels=config.test_labels)
-    features = release_features(corpus, config.feature_set, _cache_dir(config, workdir), workers=config.workers or None)
+    cache = run_cache_dir(workdir, config.cache_dir)
+    features = release_features(corpus, config.feature_set, cache, workers=config.workers or None)
     splits = {}
     for name in ("Train", "Val", "Test"):
         clips = corpus.split(name)
@@ -96,7 +103,7 @@ def nonverbal_tasks() -> tuple[TaskSpec, ...]:
 
 def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
     parts = nonverbal.split_corpus(nonverbal.read_corpus(config.data_dir))
-    cache = _cache_dir(config, workdir)
+    cache = run_cache_dir(workdir, config.cache_dir)
     splits = {}
     for name, clips in parts.items():
         items = [AudioItem(c.file_id, c.path) for c in clips]

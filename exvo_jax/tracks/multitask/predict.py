@@ -17,6 +17,7 @@ from exvo_jax.features.corpus import deepspectrum_features, functionals, release
 from exvo_jax.features.opensmile_functionals import FUNCTIONAL_SETS
 from exvo_jax.submission import MULTITASK, submission_filename, write_multitask_submission
 from exvo_jax.tracks.multitask.bundle import ModelBundle, load_bundle
+from exvo_jax.tracks.multitask.data import run_cache_dir
 from exvo_jax.tracks.multitask.evaluate import as_labels
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -33,7 +34,7 @@ def predict_release(workdir: str | Path, data_dir: str | Path, out_dir: str | Pa
     if bundle.dataset != "exvo" or {t.name for t in bundle.model.tasks} != {"emotion", "age", "country"}:
         raise ValueError(f"{workdir}: the model was not trained on all three HUME-VB tasks; no submission possible")
     corpus = read_release(data_dir)
-    cache = Path(cache_dir) if cache_dir else Path(workdir) / "feature_cache"
+    cache = run_cache_dir(workdir, cache_dir)
     features = release_features(corpus, bundle.feature_set, cache)
     written = {}
     for split, name in (("Test", submission_filename(MULTITASK, team, number)), ("Val", "val_predictions.csv")):
@@ -80,7 +81,7 @@ def predict_folder(workdir: str | Path, folder: str | Path, out_csv: str | Path,
         raise ValueError(f"features {bundle.feature_set!r} cannot be computed for a folder of audio "
                          f"(supported: {', '.join(FUNCTIONAL_SETS)}, DeepSpectrum)")
     items = audio_items(folder)
-    cache = Path(cache_dir) if cache_dir else Path(workdir) / "feature_cache"
+    cache = run_cache_dir(workdir, cache_dir)
     if bundle.feature_set == "DeepSpectrum":
         features = deepspectrum_features(items, cache)
     else:
