@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import platform
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
 import torch
 
+from benchmarks.results_file import record_section
 from benchmarks.torch_reference.fewshot import (
     TorchFewShot,
     adapt_baseline_style,
@@ -34,6 +34,8 @@ from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalis
 from exvo_jax.tracks.fewshot.config import default_config
 from exvo_jax.tracks.fewshot.inference import encode_clips
 from exvo_jax.tracks.fewshot.training import FramedSet, epoch_batches, init_state, train_step_program
+
+SECTION = "## fewshot"
 
 FRAMES, SHOTS, STEPS, LR = 20, 2, 10, 1e-3
 
@@ -152,7 +154,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-slow-strategy", action="store_true",
                         help="skip full fine-tuning with the strategy the backend does not pick (vmap on CPU)")
-    parser.add_argument("--append", action="store_true", help="append the results to benchmarks/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="write the results section of benchmarks/RESULTS.md")
     args = parser.parse_args()
     model = FewShotModel(hidden=args.hidden)
     _, record = init_state(model, default_config(args.hidden))
@@ -160,15 +162,13 @@ def main() -> None:
     reference = load_flax_params(TorchFewShot(args.hidden), variables).eval()
     rows, baseline, cached, encode_time, n = bench_adaptation(args, model, variables, reference)
     ours, theirs = bench_train_step(args)
-    if args.append:
-        append_results(args, rows, baseline, cached, encode_time, n, ours, theirs)
+    if args.record:
+        record_results(args, rows, baseline, cached, encode_time, n, ours, theirs)
 
 
-def append_results(args, rows, baseline, cached, encode_time, n, ours, theirs) -> None:
-    path = Path(__file__).with_name("RESULTS.md")
+def record_results(args, rows, baseline, cached, encode_time, n, ours, theirs) -> None:
     lines = [
-        "",
-        "## fewshot",
+        SECTION,
         "",
         f"Machine: {platform.machine()}, {jax.local_device_count()} x {jax.default_backend()}, "
         f"{torch.get_num_threads()} torch threads; jax {jax.__version__}, torch {torch.__version__}. "
@@ -187,8 +187,7 @@ def append_results(args, rows, baseline, cached, encode_time, n, ours, theirs) -
     lines += [f"| JAX {name} | {s:.1f} | {vb:.1f}x | {vc:.1f}x |" for name, s, vb, vc in rows]
     lines += ["", f"Training step, batch 8, 2 s clips: JAX {ours * 1e3:.0f} ms, PyTorch {theirs * 1e3:.0f} ms "
               f"(JAX {theirs / ours:.2f}x the PyTorch speed).", ""]
-    with path.open("a") as f:
-        f.write("\n".join(lines))
+    record_section(SECTION, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -17,19 +17,17 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import jax
 import numpy as np
 import scipy
 
+from benchmarks.results_file import RESULTS, record_section
 from benchmarks.torch_reference.frechet import reference_frechet_distance, reference_stats
-from exvo_jax.atomic import write_text
 from exvo_jax.metrics import frechet_distance, gaussian_stats
 
 DIM, N_SMALL, N_LARGE = 256, 1_000, 20_000
 SECTION = "## frechet"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def _features(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -106,16 +104,6 @@ def format_results(r: dict, repeats: int) -> str:
     return "\n".join(lines)
 
 
-def record(section: str, path: Path = RESULTS) -> None:
-    """Replaces this benchmark's section of RESULTS.md (or appends it), leaving other sections alone."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    start = text.find(SECTION + "\n")
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_text(path, text)
 
 
 def main() -> None:
@@ -131,7 +119,7 @@ def main() -> None:
           f"relative difference {results['rel_diff']:.2e}")
     section = format_results(results, args.repeats)
     if args.record:
-        record(section)
+        record_section(SECTION, section)
         print(f"recorded in {RESULTS}")
 
 

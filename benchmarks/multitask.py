@@ -16,7 +16,6 @@ import argparse
 import os
 import platform
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -24,14 +23,13 @@ import numpy as np
 import optax
 import torch
 
+from benchmarks.results_file import RESULTS, record_section
 from benchmarks.torch_reference import multitask as reference
-from exvo_jax.atomic import write_text
 from exvo_jax.models.multitask import MultitaskNet, exvo_tasks
 from exvo_jax.tracks.multitask import seeds
 
 DIM, BATCH = 6373, 8
 SECTION = "## multitask"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def random_split(rows: int, dim: int, seed: int):
@@ -170,16 +168,6 @@ def format_results(r: dict, rows: int, n_seeds: int) -> str:
     return "\n".join(lines)
 
 
-def record(section: str, path: Path = RESULTS) -> None:
-    """Replaces this benchmark's section of RESULTS.md (or appends it), leaving other sections alone."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    start = text.find(SECTION + "\n")
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_text(path, text)
 
 
 def main() -> None:
@@ -200,7 +188,7 @@ def main() -> None:
         print(f"{args.seeds} seeds {strategy:4s} {results[f'seeds_{strategy}']:7.2f} s  | sequential "
               f"{results['seeds_sequential']:7.2f} s  | ratio {results['seeds_sequential'] / results[f'seeds_{strategy}']:.2f}x")
     if args.record:
-        record(format_results(results, args.rows, args.seeds))
+        record_section(SECTION, format_results(results, args.rows, args.seeds))
         print(f"recorded in {RESULTS}")
 
 

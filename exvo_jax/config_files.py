@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 from pathlib import Path
 
@@ -30,3 +31,24 @@ def load_config(spec: str) -> ml_collections.ConfigDict:
     if not hasattr(module, "get_config"):
         raise ValueError(f"{path}: defines no get_config(arg)")
     return module.get_config(arg or None)
+
+
+def apply_override(config: ml_collections.ConfigDict, assignment: str) -> None:
+    """Applies a `--set KEY=VALUE` (KEY may be dotted, e.g. `train.epochs=5`) to an existing key.
+
+    VALUE is read as a Python literal where it is one (`5`, `(1, 2)`, `True`), else as a string.
+    """
+    key, sep, text = assignment.partition("=")
+    *parents, leaf = key.split(".")
+    node = config
+    for name in parents:
+        node = node[name] if isinstance(node, ml_collections.ConfigDict) and name in node else None
+        if node is None:
+            break
+    if not sep or not isinstance(node, ml_collections.ConfigDict) or leaf not in node:
+        raise ValueError(f"--set {assignment!r}: expected KEY=VALUE with a known (dotted) key")
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    node[leaf] = value

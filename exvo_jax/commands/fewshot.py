@@ -12,11 +12,10 @@ gathers the Table 4 rows of several runs (one per hidden size) into one table.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 from pathlib import Path
 
-from exvo_jax.config_files import load_config
+from exvo_jax.config_files import apply_override, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,23 +43,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(func=run_predict)
 
 
-def _override(config, assignment: str) -> None:
-    key, sep, text = assignment.partition("=")
-    *parents, leaf = key.split(".")
-    node = config
-    for name in parents:
-        node = node[name] if name in node else None
-        if node is None:
-            break
-    if not sep or node is None or leaf not in node:
-        raise ValueError(f"--set {assignment!r}: expected KEY=VALUE with a known (dotted) key")
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        value = text
-    node[leaf] = value
-
-
 def run_train(args: argparse.Namespace) -> int:
     from exvo_jax.tracks.fewshot import train_and_evaluate
 
@@ -68,7 +50,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.data_dir:
         config.data_dir = args.data_dir
     for assignment in args.set:
-        _override(config, assignment)
+        apply_override(config, assignment)
     results = train_and_evaluate(config, args.workdir)
     print(Path(results["paths"]["markdown"]).read_text())
     for name, path in results["paths"].items():

@@ -10,9 +10,8 @@ Re-running `train` with the same workdir resumes from the last finished epoch.
 from __future__ import annotations
 
 import argparse
-import ast
 
-from exvo_jax.config_files import load_config
+from exvo_jax.config_files import apply_override, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,17 +35,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.set_defaults(func=run_predict)
 
 
-def _override(config, assignment: str) -> None:
-    key, sep, text = assignment.partition("=")
-    if not sep or key not in config:
-        raise ValueError(f"--set {assignment!r}: expected KEY=VALUE with a known key")
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        value = text
-    config[key] = value
-
-
 def run_train(args: argparse.Namespace) -> int:
     from exvo_jax.tracks.multitask import train_and_evaluate
 
@@ -54,7 +42,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.data_dir:
         config.data_dir = args.data_dir
     for assignment in args.set:
-        _override(config, assignment)
+        apply_override(config, assignment)
     results = train_and_evaluate(config, args.workdir)
     print(open(results["paths"]["markdown"]).read())
     for name, path in results["paths"].items():
