@@ -30,5 +30,6 @@ def get_config(arg=None):
         config.corpus = ml_collections.ConfigDict({"speakers": 24, "clips_per_speaker": 5, "seed": 0})
         config.multitask = load_config("experiments/multitask/egemaps.py:tiny")
         config.multitask.test_labels = True
-        config.fewshot = load_config("experiments/fewshot/h64.py:tiny")
+        config.fewshot = load_config("experiments/fewshot/tiny.py")
+        config.fewshot.episodic.steps = 10
     return config
