@@ -1,7 +1,7 @@
 """Few-shot benchmark: per-speaker adaptation (563 speakers, 2 support clips of 2 s, K=10) and
 the training step (batch 8, 2 s clips), JAX against the PyTorch reference in the same run.
 
-    .venv/bin/python -m benchmarks.fewshot [--speakers 563] [--queries 0] [--chunks 3] [--torch-speakers 8] [--append]
+    .venv/bin/python -m benchmarks.fewshot [--speakers 563] [--queries 0] [--chunks 3] [--torch-speakers 8] [--record]
 
 JAX: encoder features of every clip computed once, batched, then the adaptation engine per mode
 (`full` with the backend's default strategy and with the other one, `bias_head`, `lora`). PyTorch:

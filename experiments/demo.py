@@ -20,11 +20,11 @@ def get_config(arg=None):
     config.multitask.test_labels = True  # the synthetic corpus ships its Test labels for scoring
 
     config.fewshot = load_config("experiments/fewshot/h64.py")
-    config.fewshot.max_frames = 40  # 4 s of audio per clip
-    config.fewshot.buckets = (10, 20, 40)
-    config.fewshot.train.epochs = 20
-    config.fewshot.train.patience = 8
-    config.fewshot.episodic.steps = 200
+    config.fewshot.max_frames = 30  # 3 s of audio per clip
+    config.fewshot.buckets = (10, 20, 30)
+    config.fewshot.train.epochs = 8
+    config.fewshot.train.patience = 4
+    config.fewshot.episodic.steps = 100
 
     if arg == "tiny":
         config.corpus = ml_collections.ConfigDict({"speakers": 24, "clips_per_speaker": 5, "seed": 0})

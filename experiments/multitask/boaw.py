@@ -8,7 +8,7 @@ Expected (paper, Table 2): below ComParE functionals; larger codebooks do somewh
 """
 
 from exvo_jax.features.boaw import BOAW_SIZES
-from exvo_jax.tracks.multitask.config import default_config
+from exvo_jax.tracks.multitask.config import default_config, make_tiny
 
 
 def get_config(arg=None):
@@ -18,9 +18,5 @@ def get_config(arg=None):
         raise ValueError(f"codebook size {size} is not one of {BOAW_SIZES}")
     config.feature_set = f"openXBOW/{size}"
     if arg == "tiny":
-        config.seeds = (101, 102)
-        config.max_epochs = 40
-        config.patience = 40
-        config.restore = "last"
-        config.checkpoint_every = 10
+        config = make_tiny(config)
     return config

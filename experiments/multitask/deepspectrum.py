@@ -7,16 +7,12 @@ Tiny:  `:tiny` (two seeds, 40 epochs, last epoch)
 Expected (paper, Table 2): the weakest of the feature sets on emotions.
 """
 
-from exvo_jax.tracks.multitask.config import default_config
+from exvo_jax.tracks.multitask.config import default_config, make_tiny
 
 
 def get_config(arg=None):
     config = default_config()
     config.feature_set = "DeepSpectrum"
     if arg == "tiny":
-        config.seeds = (101, 102)
-        config.max_epochs = 40
-        config.patience = 40
-        config.restore = "last"
-        config.checkpoint_every = 10
+        config = make_tiny(config)
     return config

@@ -15,18 +15,14 @@ import argparse
 import json
 from pathlib import Path
 
-from exvo_jax.config_files import apply_override, load_config
+from exvo_jax.commands.training_run import add_train_arguments, config_from_args, print_results
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("fewshot", help="train, evaluate or predict the few-shot personalisation track")
     actions = parser.add_subparsers(dest="action", required=True)
     train = actions.add_parser("train", help="train, choose the adaptation on Val speakers, write Table 4")
-    train.add_argument("--config", required=True, help="experiments/fewshot/<name>.py[:arg]")
-    train.add_argument("--workdir", required=True, help="checkpoints, fewshot_table4.md/json, model/")
-    train.add_argument("--data-dir", help="release folder (overrides config.data_dir)")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config field (Python literal), e.g. --set train.epochs=5")
+    add_train_arguments(train, "fewshot", "checkpoints, fewshot_table4.md/json, model/")
     train.set_defaults(func=run_train)
     evaluate = actions.add_parser("evaluate", help="one Table 4 from several finished runs (e.g. H=64/128/256)")
     evaluate.add_argument("--workdirs", nargs="+", required=True)
@@ -46,15 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from exvo_jax.tracks.fewshot import train_and_evaluate
 
-    config = load_config(args.config)
-    if args.data_dir:
-        config.data_dir = args.data_dir
-    for assignment in args.set:
-        apply_override(config, assignment)
-    results = train_and_evaluate(config, args.workdir)
-    print(Path(results["paths"]["markdown"]).read_text())
-    for name, path in results["paths"].items():
-        print(f"{name}: {path}")
+    print_results(train_and_evaluate(config_from_args(args), args.workdir))
     return 0
 
 

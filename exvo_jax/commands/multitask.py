@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import argparse
 
-from exvo_jax.config_files import apply_override, load_config
+from exvo_jax.commands.training_run import add_train_arguments, config_from_args, print_results
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("multitask", help="train the multitask baseline or predict with it")
     actions = parser.add_subparsers(dest="action", required=True)
     train = actions.add_parser("train", help="train every seed of a config and write the validation table")
-    train.add_argument("--config", required=True, help="experiments/multitask/<name>.py[:arg]")
-    train.add_argument("--workdir", required=True, help="checkpoints, results.md/json, losses.png, model/")
-    train.add_argument("--data-dir", help="corpus folder (overrides config.data_dir)")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config field (Python literal), e.g. --set max_epochs=5")
+    add_train_arguments(train, "multitask", "checkpoints, results.md/json, losses.png, model/")
     train.set_defaults(func=run_train)
     predict = actions.add_parser("predict", help="write the submission and validation predictions, or label a folder")
     predict.add_argument("--workdir", required=True, help="workdir of a finished `multitask train`")
@@ -38,15 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from exvo_jax.tracks.multitask import train_and_evaluate
 
-    config = load_config(args.config)
-    if args.data_dir:
-        config.data_dir = args.data_dir
-    for assignment in args.set:
-        apply_override(config, assignment)
-    results = train_and_evaluate(config, args.workdir)
-    print(open(results["paths"]["markdown"]).read())
-    for name, path in results["paths"].items():
-        print(f"{name}: {path}")
+    print_results(train_and_evaluate(config_from_args(args), args.workdir))
     return 0
 
 

@@ -1,0 +1,34 @@
+"""Arguments and output shared by the tracks' `train` actions: config file, workdir, data folder, overrides."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import ml_collections
+
+from exvo_jax.config_files import apply_override, load_config
+
+
+def add_train_arguments(parser: argparse.ArgumentParser, track: str, outputs: str) -> None:
+    parser.add_argument("--config", required=True, help=f"experiments/{track}/<name>.py[:arg]")
+    parser.add_argument("--workdir", required=True, help=outputs)
+    parser.add_argument("--data-dir", help="corpus folder (overrides config.data_dir)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config field (Python literal; dotted keys), e.g. --set max_epochs=5")
+
+
+def config_from_args(args: argparse.Namespace) -> ml_collections.ConfigDict:
+    config = load_config(args.config)
+    if args.data_dir:
+        config.data_dir = args.data_dir
+    for assignment in args.set:
+        apply_override(config, assignment)
+    return config
+
+
+def print_results(results: dict) -> None:
+    """The run's Markdown table, then every path it wrote."""
+    print(Path(results["paths"]["markdown"]).read_text())
+    for name, path in results["paths"].items():
+        print(f"{name}: {path}")
