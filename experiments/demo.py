@@ -2,8 +2,8 @@
 
 Run:   make demo   (= exvo-jax demo --out runs/demo)
 Tiny:  exvo-jax demo --config experiments/demo.py:tiny --out /tmp/demo (seconds-scale; used by the tests)
-Expected (default): multitask S_MTL on Test well above the trivial predictor's; few-shot adaptation
-raises the query mean CCC over the speaker-independent model. report.md lists the numbers.
+Expected (default, about 11 minutes on 2 CPU cores): multitask Test S_MTL about 0.3 (trivial predictor
+0); few-shot Test mean CCC about 0.33 without adaptation, 0.46 adapted, 0.48 episodic + adapted.
 """
 
 import ml_collections
@@ -16,8 +16,16 @@ def get_config(arg=None):
     config.corpus = ml_collections.ConfigDict({"speakers": 120, "clips_per_speaker": 6, "seed": 0})
     config.team = "exvo-jax"
 
+    # The baseline network with two options beyond the baseline: CCC loss for the emotions and age
+    # standardised on Train. With the baseline's MSE on years, a corpus this small stops early on a
+    # validation loss ruled by age, before the emotion and country heads learn (S_MTL ~0.07 vs ~0.31).
     config.multitask = load_config("experiments/multitask/egemaps.py")
     config.multitask.test_labels = True  # the synthetic corpus ships its Test labels for scoring
+    config.multitask.intensity_loss = "ccc"
+    config.multitask.scale_targets = True
+    config.multitask.max_epochs = 40
+    config.multitask.patience = 10
+    config.multitask.min_delta = 0.001
 
     config.fewshot = load_config("experiments/fewshot/h64.py")
     config.fewshot.max_frames = 30  # 3 s of audio per clip
