@@ -1,7 +1,7 @@
 """The main job: every track end to end on the built-in synthetic corpus, with one report.
 
 Run:   make demo   (= exvo-jax demo --out runs/demo)
-Tiny:  exvo-jax demo --config experiments/demo.py:tiny --out /tmp/demo (seconds-scale; used by the tests)
+Tiny:  exvo-jax demo --config experiments/demo.py:tiny --out /tmp/demo (about 1.5 minutes; used by the tests)
 Expected (default, about 8 minutes on 2 CPU cores): multitask Test S_MTL about 0.34 (trivial predictor
 0); few-shot Test mean CCC about 0.33 without adaptation, 0.46 adapted, 0.48 episodic + adapted.
 """
