@@ -9,7 +9,8 @@ runs two LSTM layers and a Dense layer at every frame. Batch norm statistics onl
 The LSTM cell keeps PyTorch's layout: an input kernel, a hidden kernel and two biases, gates in the
 order input, forget, cell, output. That makes weights map one to one onto `torch.nn.LSTM` (and gives the
 1,565,002 parameters of the reference at H=256). The input projection of all frames is one matrix
-product outside the recurrence; only the hidden projection runs inside `lax.scan`. With `lora_rank > 0`
+product outside the recurrence; only the hidden projection runs inside `lax.scan` (`lstm_scan`, whose
+backward pass computes kernel gradients as one matrix product over all time steps). With `lora_rank > 0`
 each LSTM kernel also gets a low-rank update `A @ B` (B starts at zero, so outputs are unchanged) that
 personalisation can train while the shared kernels stay frozen.
 """
@@ -21,6 +22,8 @@ import functools
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from exvo_jax.models.lstm_scan import lstm_scan
 
 FRAME_SAMPLES = 1600
 NEGATIVE_SLOPE = 0.01
@@ -103,30 +106,15 @@ class TorchLSTM(nn.Module):
         b_ih = self.param("b_ih", nn.initializers.zeros, (4 * hidden,))
         b_hh = self.param("b_hh", nn.initializers.zeros, (4 * hidden,))
         gates_x = x @ w_ih + b_ih + b_hh  # [B, T, 4H]
+        low_rank = ()
         if self.lora_rank:
             a_ih = self.param("lora_ih_a", kaiming_uniform, (features, self.lora_rank))
             b_ih_lora = self.param("lora_ih_b", nn.initializers.zeros, (self.lora_rank, 4 * hidden))
             a_hh = self.param("lora_hh_a", kaiming_uniform, (hidden, self.lora_rank))
             b_hh_lora = self.param("lora_hh_b", nn.initializers.zeros, (self.lora_rank, 4 * hidden))
             gates_x = gates_x + (x @ a_ih) @ b_ih_lora
-
-        def recurrent(h: jax.Array) -> jax.Array:  # [B, H] -> [B, 4H]
-            out = h @ w_hh
-            if self.lora_rank:
-                out = out + (h @ a_hh) @ b_hh_lora
-            return out
-
-        def step(carry, gx):
-            h, c = carry
-            g = gx + recurrent(h)
-            i, f, cell, o = jnp.split(g, 4, axis=-1)
-            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(cell)
-            h = jax.nn.sigmoid(o) * jnp.tanh(c)
-            return (h, c), h
-
-        zeros = jnp.zeros((x.shape[0], hidden), x.dtype)
-        _, hs = jax.lax.scan(step, (zeros, zeros), jnp.swapaxes(gates_x, 0, 1))  # [T, B, H]
-        return jnp.swapaxes(hs, 0, 1)
+            low_rank = (a_hh, b_hh_lora)
+        return lstm_scan(gates_x, w_hh, low_rank)
 
 
 class SequenceHead(nn.Module):
