@@ -10,6 +10,7 @@ import pytest
 from exvo_jax.models.fewshot import FewShot64, FewShot128, FewShot256, FewShotModel, FewShotTiny, MaskedBatchNorm
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise
 from exvo_jax.tracks.fewshot.framing import frame_wave, pad_sequences
+from exvo_jax.tracks.fewshot.inference import encode_program, predict_program
 
 
 def n_params(model) -> int:
@@ -119,3 +120,22 @@ def test_adaptation_matches_a_pytorch_loop_over_speakers(torch_pair):
     theirs = adapt_cached(reference, torch_speakers, steps=5, lr=1e-2, weight_decay=0.01)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_grouped_encoder_and_predictions_equal_one_pass():
+    model = FewShotTiny()
+    frames = jax.random.normal(jax.random.key(3), (3, 5, 1600))
+    mask = jnp.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], bool)
+    variables = model.init(jax.random.key(4), frames, mask)
+    variables = {"params": variables["params"],  # non-trivial running statistics
+                 "batch_stats": jax.tree.map(lambda v: v + 0.5, variables["batch_stats"])}
+    whole = encode_program(model, None)(variables, frames, mask)
+    expected = model.apply(variables, frames, mask, method=FewShotModel.encode)
+    np.testing.assert_allclose(whole, expected, rtol=1e-6, atol=1e-6)
+    for group in (4, 16):  # 15 frames: a padded last group, and one group larger than the batch
+        np.testing.assert_allclose(encode_program(model, group)(variables, frames, mask), whole, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(predict_program(model, group)(variables, frames, mask),
+                                   predict_program(model, None)(variables, frames, mask), rtol=1e-5, atol=1e-6)
+    lengths = mask.sum(1)
+    reference = model.apply(variables, frames, mask)[jnp.arange(3), lengths - 1]
+    np.testing.assert_allclose(predict_program(model, 4)(variables, frames, mask), reference, rtol=1e-5, atol=1e-6)
