@@ -90,7 +90,7 @@ class FrameEncoder(nn.Module):
 
 
 class TorchLSTM(nn.Module):
-    """One LSTM layer with PyTorch's parameters (`w_ih` [F, 4H], `w_hh` [H, 4H], `b_ih`, `b_hh`).
+    """One LSTM layer with PyTorch's parameters (`w_ih` [F, 4H], `w_hh` [H, 4H], `b_ih`, `b_hh`), time-major.
 
     `lora_rank > 0` adds `lora_ih_a` [F, r], `lora_ih_b` [r, 4H], `lora_hh_a` [H, r], `lora_hh_b` [r, 4H].
     """
@@ -99,13 +99,14 @@ class TorchLSTM(nn.Module):
     lora_rank: int = 0
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:  # x: [B, T, F] -> [B, T, H]
+    def __call__(self, x: jax.Array, projected: jax.Array | None = None) -> jax.Array:  # [T, B, F] -> [T, B, H]
+        """`projected`, if given, is `x @ w_ih` computed beforehand (a frozen kernel: once for many steps)."""
         features, hidden = x.shape[-1], self.hidden
         w_ih = self.param("w_ih", kaiming_uniform, (features, 4 * hidden))
         w_hh = self.param("w_hh", kaiming_uniform, (hidden, 4 * hidden))
         b_ih = self.param("b_ih", nn.initializers.zeros, (4 * hidden,))
         b_hh = self.param("b_hh", nn.initializers.zeros, (4 * hidden,))
-        gates_x = x @ w_ih + b_ih + b_hh  # [B, T, 4H]
+        gates_x = x @ w_ih if projected is None else projected  # [T, B, 4H]
         low_rank = ()
         if self.lora_rank:
             a_ih = self.param("lora_ih_a", kaiming_uniform, (features, self.lora_rank))
@@ -114,21 +115,30 @@ class TorchLSTM(nn.Module):
             b_hh_lora = self.param("lora_hh_b", nn.initializers.zeros, (self.lora_rank, 4 * hidden))
             gates_x = gates_x + (x @ a_ih) @ b_ih_lora
             low_rank = (a_hh, b_hh_lora)
-        return lstm_scan(gates_x, w_hh, low_rank)
+        return lstm_scan(gates_x, b_ih + b_hh, w_hh, low_rank)
 
 
 class SequenceHead(nn.Module):
-    """Two LSTM layers and a per-frame Dense: `[B, T, 512]` -> `[B, T, outputs]` (no output activation)."""
+    """Two LSTM layers and a per-frame Dense: `[B, T, 512]` -> `[B, T, outputs]` (no output activation).
+
+    The layers run time-major (the order of the recurrence); only the inputs and the small outputs are
+    transposed.
+    """
 
     hidden: int = 256
     outputs: int = 10
     lora_rank: int = 0
 
     @nn.compact
-    def __call__(self, features: jax.Array) -> jax.Array:
-        x = TorchLSTM(self.hidden, self.lora_rank, name="lstm_0")(features)
+    def __call__(self, features: jax.Array, projected: jax.Array | None = None) -> jax.Array:
+        """`projected`: optional `features @ w_ih` of the first LSTM layer (`[B, T, 4H]`), computed beforehand."""
+        time_major = functools.partial(jnp.swapaxes, axis1=0, axis2=1)
+        if projected is not None:
+            projected = time_major(projected)
+        x = TorchLSTM(self.hidden, self.lora_rank, name="lstm_0")(time_major(features), projected)
         x = TorchLSTM(self.hidden, self.lora_rank, name="lstm_1")(x)
-        return nn.Dense(self.outputs, kernel_init=kaiming_uniform, bias_init=nn.initializers.zeros, name="dense")(x)
+        dense = nn.Dense(self.outputs, kernel_init=kaiming_uniform, bias_init=nn.initializers.zeros, name="dense")
+        return time_major(dense(x))
 
 
 class FewShotModel(nn.Module):

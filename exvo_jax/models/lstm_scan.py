@@ -1,15 +1,16 @@
 """LSTM recurrence over precomputed input gates, with a hand-written backward pass.
 
-`lstm_scan(gates_x, w_hh, low_rank)` runs `h_t, c_t = cell(gates_x[:, t] + h_{t-1} @ W)` over time, with
-`W = w_hh` plus an optional low-rank term `(h @ a) @ b` (`low_rank = (a, b)`, or `()`), gates in PyTorch's
-order input, forget, cell, output. Outputs are the hidden states `[B, T, H]`.
+`lstm_scan(gates_x, bias, w_hh, low_rank)` runs `h_t, c_t = cell(gates_x[t] + bias + h_{t-1} @ W)` over
+time, with `W = w_hh` plus an optional low-rank term `(h @ a) @ b` (`low_rank = (a, b)`, or `()`), gates
+in PyTorch's order input, forget, cell, output. Arrays are time-major: `gates_x` `[T, B, 4H]` in, hidden
+states `[T, B, H]` out, which is the order the scan walks (no transposes inside).
 
 Differentiating a `lax.scan` that closes over `w_hh` makes JAX accumulate the kernel's gradient inside
 the loop: at every time step an outer product with a batch of a few rows is added into the whole
-`[H, 4H]` kernel. Here the backward scan only carries `dh` and `dc` and emits the gate gradients; the
-kernel gradients are then one matrix product over all time steps and rows (`H_prev^T @ dG`), which
-is what makes per-speaker fine-tuning of small batches fast. The numbers are those of autodiff (a test
-compares them).
+`[H, 4H]` kernel. Here the backward scan only carries `dh`, `dc` and the small bias gradient and emits
+the gate gradients; the kernel gradients are then one matrix product over all time steps and rows
+(`H_prev^T @ dG`), which is what makes per-speaker fine-tuning of small batches fast. The numbers are
+those of autodiff (a test compares them).
 """
 
 from __future__ import annotations
@@ -28,42 +29,41 @@ def _recurrent(h: jax.Array, w_hh: jax.Array, low_rank: tuple) -> jax.Array:
     return out
 
 
-def _forward(gates_x, w_hh, low_rank):
-    batch, _, width = gates_x.shape
+def _forward(gates_x, bias, w_hh, low_rank):
+    _, batch, width = gates_x.shape
     zeros = jnp.zeros((batch, width // 4), gates_x.dtype)
 
     def step(carry, gx):
         h, c = carry
-        i, f, g, o = jnp.split(gx + _recurrent(h, w_hh, low_rank), 4, axis=-1)
+        i, f, g, o = jnp.split(gx + bias + _recurrent(h, w_hh, low_rank), 4, axis=-1)
         i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
         c_new = f * c + i * g
         tanh_c = jnp.tanh(c_new)
         h_new = o * tanh_c
         return (h_new, c_new), (h_new, c, i, f, g, o, tanh_c)
 
-    _, saved = jax.lax.scan(step, (zeros, zeros), jnp.swapaxes(gates_x, 0, 1))  # time-major
+    _, saved = jax.lax.scan(step, (zeros, zeros), gates_x)
     return saved
 
 
 @jax.custom_vjp
-def lstm_scan(gates_x: jax.Array, w_hh: jax.Array, low_rank: tuple = ()) -> jax.Array:
-    """Hidden states `[B, T, H]` of an LSTM layer whose input projection (and biases) is `gates_x` `[B, T, 4H]`."""
-    return jnp.swapaxes(_forward(gates_x, w_hh, low_rank)[0], 0, 1)
+def lstm_scan(gates_x: jax.Array, bias: jax.Array, w_hh: jax.Array, low_rank: tuple) -> jax.Array:
+    """Hidden states `[T, B, H]` of an LSTM layer with input projection `gates_x` `[T, B, 4H]` and `bias` `[4H]`."""
+    return _forward(gates_x, bias, w_hh, low_rank)[0]
 
 
-def _lstm_scan_fwd(gates_x, w_hh, low_rank=()):
-    saved = _forward(gates_x, w_hh, low_rank)
-    return jnp.swapaxes(saved[0], 0, 1), (saved, w_hh, low_rank)
+def _lstm_scan_fwd(gates_x, bias, w_hh, low_rank):
+    saved = _forward(gates_x, bias, w_hh, low_rank)
+    return saved[0], (saved, bias, w_hh, low_rank)
 
 
 def _lstm_scan_bwd(residuals, d_hs):
-    (hs, c_prev, i, f, g, o, tanh_c), w_hh, low_rank = residuals
-    d_hs = jnp.swapaxes(d_hs, 0, 1)  # [T, B, H]
+    (hs, c_prev, i, f, g, o, tanh_c), bias, w_hh, low_rank = residuals
     w_t = w_hh.T
     low_rank_t = tuple(m.T for m in low_rank[::-1])  # (b^T, a^T)
 
     def step(carry, xs):
-        dh_next, dc_next = carry
+        dh_next, dc_next, d_bias = carry
         dh_out, c_before, i, f, g, o, tanh_c = xs
         dh = dh_out + dh_next
         dc = dh * o * (1.0 - tanh_c * tanh_c) + dc_next
@@ -73,10 +73,11 @@ def _lstm_scan_bwd(residuals, d_hs):
             dc * i * (1.0 - g * g),
             dh * tanh_c * o * (1.0 - o),
         ], axis=-1)
-        return (_recurrent(d_gates, w_t, low_rank_t), dc * f), d_gates
+        return (_recurrent(d_gates, w_t, low_rank_t), dc * f, d_bias + jnp.sum(d_gates, axis=0)), d_gates
 
     zeros = jnp.zeros_like(d_hs[0])
-    _, d_gates = jax.lax.scan(step, (zeros, zeros), (d_hs, c_prev, i, f, g, o, tanh_c), reverse=True)
+    (_, _, d_bias), d_gates = jax.lax.scan(step, (zeros, zeros, jnp.zeros_like(bias)),
+                                           (d_hs, c_prev, i, f, g, o, tanh_c), reverse=True)
     h_prev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)  # [T, B, H]
     outer = functools.partial(jnp.einsum, "tbi,tbj->ij")
     d_w = outer(h_prev, d_gates)
@@ -84,7 +85,7 @@ def _lstm_scan_bwd(residuals, d_hs):
     if low_rank:
         a, b = low_rank
         d_low_rank = (outer(h_prev, d_gates @ b.T), outer(h_prev @ a, d_gates))
-    return jnp.swapaxes(d_gates, 0, 1), d_w, d_low_rank
+    return d_gates, d_bias, d_w, d_low_rank
 
 
 lstm_scan.defvjp(_lstm_scan_fwd, _lstm_scan_bwd)

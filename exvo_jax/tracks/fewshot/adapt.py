@@ -129,9 +129,17 @@ def prepare_head_params(head_params, settings: AdaptSettings):
     return with_lora(head_params, settings.lora_rank, settings.seed) if settings.mode == "lora" else head_params
 
 
-def support_loss(head: nn.Module, shared: dict, personal: dict, x, lengths, targets) -> jax.Array:
+FIRST_KERNEL = ("lstm_0", "w_ih")
+
+
+def first_projection(shared: dict, x) -> jax.Array | None:
+    """`x @ w_ih` of the first LSTM layer when that kernel is shared (frozen): computed once, not every step."""
+    return x @ shared[FIRST_KERNEL] if FIRST_KERNEL in shared else None
+
+
+def support_loss(head: nn.Module, shared: dict, personal: dict, x, projected, lengths, targets) -> jax.Array:
     """MSE of the last valid frame, mean over clips and outputs."""
-    outputs = head.apply({"params": merge_params(shared, personal)}, x)  # [S, T, K]
+    outputs = head.apply({"params": merge_params(shared, personal)}, x, projected)  # [S, T, K]
     return jnp.mean(jnp.square(last_valid(outputs, lengths) - targets))
 
 
@@ -139,7 +147,8 @@ def adapt_personal(head: nn.Module, shared: dict, personal: dict, x, lengths, ta
                    learning_rate, weight_decay: float) -> dict:
     """K AdamW steps on one speaker's support clips (`x` [S, T, F], `lengths` [S], `targets` [S, K])."""
     optimizer = optax.adamw(learning_rate, weight_decay=weight_decay)
-    grad_fn = jax.grad(lambda p: support_loss(head, shared, p, x, lengths, targets))
+    projected = first_projection(shared, x)
+    grad_fn = jax.grad(lambda p: support_loss(head, shared, p, x, projected, lengths, targets))
 
     def step(carry, _):
         params, opt_state = carry
