@@ -15,32 +15,28 @@ those of autodiff (a test compares them).
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 
 
-def _recurrent(h: jax.Array, w_hh: jax.Array, low_rank: tuple) -> jax.Array:
-    out = h @ w_hh
-    if low_rank:
-        a, b = low_rank
-        out = out + (h @ a) @ b
-    return out
-
-
 def _forward(gates_x, bias, w_hh, low_rank):
+    """Scans the cell; saves what the backward pass needs, per step (`u` = `h_{t-1} @ a`, empty without LoRA)."""
     _, batch, width = gates_x.shape
     zeros = jnp.zeros((batch, width // 4), gates_x.dtype)
 
     def step(carry, gx):
         h, c = carry
-        i, f, g, o = jnp.split(gx + bias + _recurrent(h, w_hh, low_rank), 4, axis=-1)
+        pre = gx + bias + h @ w_hh
+        u = ()
+        if low_rank:
+            u = h @ low_rank[0]
+            pre = pre + u @ low_rank[1]
+        i, f, g, o = jnp.split(pre, 4, axis=-1)
         i, f, g, o = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jnp.tanh(g), jax.nn.sigmoid(o)
         c_new = f * c + i * g
         tanh_c = jnp.tanh(c_new)
         h_new = o * tanh_c
-        return (h_new, c_new), (h_new, c, i, f, g, o, tanh_c)
+        return (h_new, c_new), (h_new, c, i, f, g, o, tanh_c, u)
 
     _, saved = jax.lax.scan(step, (zeros, zeros), gates_x)
     return saved
@@ -58,13 +54,13 @@ def _lstm_scan_fwd(gates_x, bias, w_hh, low_rank):
 
 
 def _lstm_scan_bwd(residuals, d_hs):
-    (hs, c_prev, i, f, g, o, tanh_c), bias, w_hh, low_rank = residuals
+    (hs, c_prev, i, f, g, o, tanh_c, u), bias, w_hh, low_rank = residuals
+    h_prev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)  # [T, B, H]
     w_t = w_hh.T
-    low_rank_t = tuple(m.T for m in low_rank[::-1])  # (b^T, a^T)
 
     def step(carry, xs):
-        dh_next, dc_next, d_bias = carry
-        dh_out, c_before, i, f, g, o, tanh_c = xs
+        dh_next, dc_next, d_bias, d_low_rank = carry
+        dh_out, c_before, i, f, g, o, tanh_c, h_before, u = xs
         dh = dh_out + dh_next
         dc = dh * o * (1.0 - tanh_c * tanh_c) + dc_next
         d_gates = jnp.concatenate([
@@ -73,18 +69,19 @@ def _lstm_scan_bwd(residuals, d_hs):
             dc * i * (1.0 - g * g),
             dh * tanh_c * o * (1.0 - o),
         ], axis=-1)
-        return (_recurrent(d_gates, w_t, low_rank_t), dc * f, d_bias + jnp.sum(d_gates, axis=0)), d_gates
+        dh_prev = d_gates @ w_t
+        if low_rank:  # the low-rank gradients are small: accumulated here, not as products over all steps
+            a, b = low_rank
+            d_u = d_gates @ b.T  # [B, r]
+            dh_prev = dh_prev + d_u @ a.T
+            d_low_rank = (d_low_rank[0] + h_before.T @ d_u, d_low_rank[1] + u.T @ d_gates)
+        return (dh_prev, dc * f, d_bias + jnp.sum(d_gates, axis=0), d_low_rank), d_gates
 
     zeros = jnp.zeros_like(d_hs[0])
-    (_, _, d_bias), d_gates = jax.lax.scan(step, (zeros, zeros, jnp.zeros_like(bias)),
-                                           (d_hs, c_prev, i, f, g, o, tanh_c), reverse=True)
-    h_prev = jnp.concatenate([jnp.zeros_like(hs[:1]), hs[:-1]], axis=0)  # [T, B, H]
-    outer = functools.partial(jnp.einsum, "tbi,tbj->ij")
-    d_w = outer(h_prev, d_gates)
-    d_low_rank = ()
-    if low_rank:
-        a, b = low_rank
-        d_low_rank = (outer(h_prev, d_gates @ b.T), outer(h_prev @ a, d_gates))
+    carry = (zeros, zeros, jnp.zeros_like(bias), tuple(jnp.zeros_like(m) for m in low_rank))
+    (_, _, d_bias, d_low_rank), d_gates = jax.lax.scan(
+        step, carry, (d_hs, c_prev, i, f, g, o, tanh_c, h_prev, u), reverse=True)
+    d_w = jnp.einsum("tbi,tbj->ij", h_prev, d_gates)  # one product over all time steps and rows
     return d_gates, d_bias, d_w, d_low_rank
 
 
