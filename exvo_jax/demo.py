@@ -74,7 +74,7 @@ def run_demo(config: ml_collections.ConfigDict, out_dir: str | Path, progress: b
     start = time.perf_counter()
     mt_config = ml_collections.ConfigDict(config.multitask.to_dict())
     mt_config.data_dir = str(corpus_dir)
-    mt_results = multitask.train_and_evaluate(mt_config, out / "multitask")
+    mt_results = multitask.train_and_evaluate(mt_config, out / "multitask", progress=progress)
     mt_submission = predict_release(out / "multitask", corpus_dir, submissions, team=config.team)["Test"]
     seconds["multitask"] = time.perf_counter() - start
 

@@ -79,7 +79,7 @@ def _device_split(split: SplitData, scaler: StandardScaler, tasks,
 
 
 def fit(config: ml_collections.ConfigDict, data: MultitaskData, workdir: str | Path, *,
-        stop_after: int | None = None) -> tuple[seeds.SeedState, StandardScaler, MultitaskNet]:
+        stop_after: int | None = None, progress: bool = True) -> tuple[seeds.SeedState, StandardScaler, MultitaskNet]:
     """Trains every seed of `config.seeds` to completion (or `stop_after` epochs), resuming from checkpoints."""
     workdir = Path(workdir)
     hyper = hyper_from(config)
@@ -102,7 +102,7 @@ def fit(config: ml_collections.ConfigDict, data: MultitaskData, workdir: str | P
     first = int(start or 0)
     last = hyper.max_epochs if stop_after is None else min(hyper.max_epochs, stop_after)
     bar = tqdm(range(first, last), desc=f"{data.train.features.shape[1]}-d, {len(config.seeds)} seeds ({strategy})",
-               leave=False)
+               leave=False, disable=not progress)
     for epoch in bar:
         if bool(np.all(np.asarray(states.stopped))):
             break
@@ -134,7 +134,7 @@ def evaluate_seeds(config, data: MultitaskData, split: SplitData, params, scaler
     return per_seed
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> dict:
     """Trains all seeds, scores them on validation and writes results.{md,json}, losses.png and model/.
 
     Returns the results: per-seed validation scores, mean and std over seeds, the trivial predictor's
@@ -145,7 +145,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path) -
     workdir.mkdir(parents=True, exist_ok=True)
     _guard_config(workdir, config)
     data = load_data(config, workdir)
-    states, scaler, model = fit(config, data, workdir)
+    states, scaler, model = fit(config, data, workdir, progress=progress)
     params = seeds.final_params(states, config.restore)
     per_seed = evaluate_seeds(config, data, data.val, params, scaler, model)
     mean, std = report.summary(per_seed)
