@@ -1,7 +1,8 @@
 """`exvo-jax` command line: parses arguments and hands over to one module per subcommand.
 
 Each module in `exvo_jax.commands` exposes `register(subparsers)`, which adds its subparser and sets
-`func` to a function taking the parsed arguments and returning an exit code.
+`func` to a function taking the parsed arguments and returning an exit code. Bad input (a `DataError`)
+is printed as one `error: <file>: <problem>` line on stderr, with exit code 2.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print("error: " + "; ".join(line.strip() for line in str(err).splitlines() if line.strip()), file=sys.stderr)
         return 2
 
 

@@ -1,4 +1,8 @@
-"""Experiment configs: `path/to/config.py[:arg]` files whose `get_config(arg)` returns a ConfigDict."""
+"""Experiment configs: `path/to/config.py[:arg]` files whose `get_config(arg)` returns a ConfigDict.
+
+A missing file, a file without `get_config` and an override of an unknown key are `DataError`s, so the
+command line reports them as one line naming the file.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import importlib.util
 from pathlib import Path
 
 import ml_collections
+
+from exvo_jax.data.errors import DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,12 +30,12 @@ def load_config(spec: str) -> ml_collections.ConfigDict:
     file, _, arg = spec.partition(":")
     path = resolve(file)
     if not path.exists():
-        raise FileNotFoundError(f"{file}: config file not found")
+        raise DataError(f"{file}: config file not found")
     module_spec = importlib.util.spec_from_file_location(f"exvo_config_{path.stem}", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     if not hasattr(module, "get_config"):
-        raise ValueError(f"{path}: defines no get_config(arg)")
+        raise DataError(f"{path}: defines no get_config(arg)")
     return module.get_config(arg or None)
 
 
@@ -46,7 +52,8 @@ def apply_override(config: ml_collections.ConfigDict, assignment: str) -> None:
         if node is None:
             break
     if not sep or not isinstance(node, ml_collections.ConfigDict) or leaf not in node:
-        raise ValueError(f"--set {assignment!r}: expected KEY=VALUE with a known (dotted) key")
+        known = f" (known here: {', '.join(sorted(node))})" if isinstance(node, ml_collections.ConfigDict) else ""
+        raise DataError(f"--set {assignment!r}: expected KEY=VALUE with a known (dotted) key{known}")
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):

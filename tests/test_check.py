@@ -1,4 +1,4 @@
-"""`exvo-jax check`: every problem of a release folder, found at once with --all, first error otherwise."""
+"""`exvo-jax check`: every problem of a release folder, found at once by default, the first error with --first."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_clean_release_passes(tmp_path, capsys):
     assert "12 clips, 4 speakers (Train 6, Val 3, Test 3)" in capsys.readouterr().out
 
 
-def test_every_problem_is_reported_with_all(tmp_path, capsys):
+def test_every_problem_is_reported_by_default(tmp_path, capsys):
     rows = [labelled_row(f"{k}", "Train", "A") for k in range(6)]
     rows[1]["Fear"] = "nan"
     rows += [labelled_row("v1", "Val", "V")]  # one clip only: few-shot needs 2
@@ -29,7 +29,7 @@ def test_every_problem_is_reported_with_all(tmp_path, capsys):
     (root / "wav" / "2.wav").unlink()
     (root / "wav" / "3.wav").write_bytes(b"")
     (root / "wav" / "4.wav").write_text("garbage")
-    sf.write(root / "wav" / "5.wav", np.zeros(800, np.float32), 16_000, subtype="PCM_16")
+    sf.write(root / "wav" / "5.wav", np.zeros(1600, np.float32), 16_000, subtype="PCM_16")
     sf.write(root / "wav" / "t1.wav", np.stack([tone(), tone()], 1), 22_050, subtype="PCM_16")
 
     report = check_release(root, progress=False)
@@ -50,11 +50,13 @@ def test_every_problem_is_reported_with_all(tmp_path, capsys):
     assert any("t1.wav: 2 channels" in w for w in warnings)
     assert len(check_release(root, strict=True, progress=False).errors) == len(expected) + 2
 
-    assert main(["check", str(root), "--all", "--report", str(tmp_path / "r.json")]) == 1
+    assert main(["check", str(root), "--report", str(tmp_path / "r.json")]) == 1
     out = capsys.readouterr().out
-    assert "6 error(s), 2 warning(s)" in out
+    assert "6 error(s), 2 warning(s)" in out and "warning: " in out
     assert len(json.loads((tmp_path / "r.json").read_text())) == 8
-    assert main(["check", str(root)]) == 2  # stops at the first error
+    assert main(["check", str(root), "--all"]) == 1  # still accepted: the default
+    assert "6 error(s), 2 warning(s)" in capsys.readouterr().out
+    assert main(["check", str(root), "--first"]) == 2  # stops at the first error
     assert "row 2: NaN or empty labels" in capsys.readouterr().err
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from exvo_jax.config_files import apply_override, load_config
+from exvo_jax.data.errors import DataError
 
 
 def test_loads_every_experiment_and_its_tiny_variant():
     for spec in ("experiments/multitask/egemaps.py", "experiments/fewshot/h64.py", "experiments/demo.py"):
         full, tiny = load_config(spec), load_config(f"{spec}:tiny")
         assert full.to_dict() != tiny.to_dict(), spec
-    with pytest.raises(FileNotFoundError, match="nope.py: config file not found"):
+    with pytest.raises(DataError, match="nope.py: config file not found"):
         load_config("experiments/nope.py")
 
 
@@ -22,5 +23,5 @@ def test_overrides_parse_literals_and_dotted_keys():
     apply_override(config, "team=my-team")
     assert (config.train.epochs, config.buckets, config.team) == (3, (10, 20), "my-team")
     for bad in ("train.nothing=1", "nothing.epochs=1", "seed", "seed.x=1"):
-        with pytest.raises(ValueError, match="expected KEY=VALUE with a known"):
+        with pytest.raises(DataError, match="expected KEY=VALUE with a known"):
             apply_override(config, bad)

@@ -184,7 +184,7 @@ def test_scoring_errors(tmp_path, release, corpus):
     with pytest.raises(DataError, match="a fewshot submission, but multitask scores were asked for"):
         submission.score_submission(path, release, "Test", "multitask")
     bad = _edit(path, lambda rows: rows[2].__setitem__(4, "-0.5"))
-    with pytest.raises(DataError, match=r"invalid submission \(1 problem\(s\)\):\n  .*row 2: Awkwardness=-0.5 outside"):
+    with pytest.raises(DataError, match=r"invalid submission \(1 problem\(s\)\): .*row 2: Awkwardness=-0.5 outside"):
         submission.score_submission(bad, release, "Test", "fewshot")
 
 

@@ -1,4 +1,8 @@
-"""Arguments and output shared by the tracks' `train` actions: config file, workdir, data folder, overrides."""
+"""Arguments and output shared by the tracks' `train` actions: config file, workdir, data folder, overrides.
+
+A missing config file or data folder and an unknown `--set` key stop the command before anything is
+written to the workdir.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import ml_collections
 
 from exvo_jax.config_files import apply_override, load_config
+from exvo_jax.data.errors import DataError
 
 
 def add_train_arguments(parser: argparse.ArgumentParser, track: str, outputs: str) -> None:
@@ -21,9 +26,14 @@ def add_train_arguments(parser: argparse.ArgumentParser, track: str, outputs: st
 def config_from_args(args: argparse.Namespace) -> ml_collections.ConfigDict:
     config = load_config(args.config)
     if args.data_dir:
+        if not Path(args.data_dir).is_dir():
+            raise DataError(f"{args.data_dir}: data folder not found (--data-dir)")
         config.data_dir = args.data_dir
     for assignment in args.set:
-        apply_override(config, assignment)
+        try:
+            apply_override(config, assignment)
+        except DataError as err:
+            raise DataError(f"{args.config}: {err}") from None
     return config
 
 

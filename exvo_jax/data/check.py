@@ -9,11 +9,11 @@ import numpy as np
 import soundfile as sf
 from tqdm.auto import tqdm
 
-from exvo_jax.data.audio import SILENCE_PEAK
+from exvo_jax.data.audio import SILENCE_PEAK, read_audio_info
 from exvo_jax.data.errors import DataError, Problem, Problems
 from exvo_jax.data.release import TEST_LABELS, Corpus, read_release
-from exvo_jax.data.schema import SAMPLE_RATE
-from exvo_jax.data.speakers import group_by_speaker
+from exvo_jax.data.schema import OPENSMILE_MIN_SECONDS, SAMPLE_RATE
+from exvo_jax.data.speakers import short_speakers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,21 +49,27 @@ class CheckReport:
         return "\n".join(lines)
 
 
+def _add_error(problems: Problems, err: DataError) -> None:
+    """A `DataError` ("<where>: <message>") as a collected problem."""
+    where, _, message = str(err).partition(": ")
+    problems.add(where, message)
+
+
 def check_audio(path: Path, problems: Problems, strict: bool = False) -> None:
-    """Adds a problem for a missing, empty, unreadable, silent or non-finite clip.
+    """Adds a problem for a missing, empty, truncated, unreadable, silent or non-finite clip.
 
     A sample rate other than 16 kHz and multi-channel audio are warnings (the loader resamples and
-    averages to mono), or errors with `strict`.
+    averages to mono), or errors with `strict`. So is a clip shorter than openSMILE's analysis window:
+    the shipped feature CSVs and the few-shot track (which pads) still work, computing ComParE or
+    eGeMAPS functionals does not.
     """
     where = str(path)
-    if not path.exists():
-        problems.add(where, "audio file is missing")
-        return
-    if path.stat().st_size == 0:
-        problems.add(where, "audio file is empty (0 bytes)")
-        return
     try:
+        read_audio_info(path)
         wave, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except DataError as err:
+        _add_error(problems, err)
+        return
     except (sf.LibsndfileError, RuntimeError) as err:
         problems.add(where, f"not a readable audio file ({err})")
         return
@@ -74,10 +80,15 @@ def check_audio(path: Path, problems: Problems, strict: bool = False) -> None:
         problems.add(where, f"{wave.shape[1]} channels (expected mono; will be averaged)", severity)
     if wave.shape[0] == 0:
         problems.add(where, "audio has no samples")
-    elif not np.all(np.isfinite(wave)):
+        return
+    if not np.all(np.isfinite(wave)):
         problems.add(where, "audio contains NaN or infinite samples")
     elif float(np.max(np.abs(wave))) < SILENCE_PEAK:
         problems.add(where, f"audio is silent (peak below {SILENCE_PEAK:g})")
+    seconds = wave.shape[0] / rate
+    if seconds < OPENSMILE_MIN_SECONDS:
+        problems.add(where, f"clip is {seconds:.3g} s, shorter than the {OPENSMILE_MIN_SECONDS:g} s the openSMILE "
+                            "features (ComParE, eGeMAPS) need", severity)
 
 
 def check_release(
@@ -90,15 +101,17 @@ def check_release(
 ) -> CheckReport:
     """Checks a release folder and returns every problem instead of stopping at the first.
 
-    `shots` is the few-shot support size: Val/Test speakers with fewer clips are errors (0 turns the
-    check off). `strict` makes resampling and down-mixing errors instead of warnings.
+    `shots` is the few-shot support size: Val/Test speakers with fewer clips are errors, as
+    `validate_fewshot_protocol` makes them for few-shot training (0 turns the check off, for corpora
+    used by the multitask track only). `strict` makes resampling, down-mixing and clips too short for
+    openSMILE errors instead of warnings.
     """
     root = Path(root)
     problems = Problems(collect=True)
     try:
         corpus = read_release(root, problems=problems, test_labels=(root / TEST_LABELS).exists())
     except DataError as err:
-        problems.add(str(root), str(err).removeprefix(f"{root}: "))
+        _add_error(problems, err)
         return CheckReport(None, tuple(problems.items))
 
     splits_of: dict[str, set[str]] = {}
@@ -108,14 +121,10 @@ def check_release(
         if len(splits) > 1:
             problems.add(f"speaker {speaker!r}", f"appears in several splits ({', '.join(sorted(splits))})", "warning")
     if shots:
-        for split in ("Val", "Test"):
-            for speaker, clips in group_by_speaker(corpus.split(split)).items():
-                if len(clips) < shots:
-                    ids = ", ".join(c.file_id for c in clips)
-                    problems.add(
-                        f"speaker {speaker!r} ({split})",
-                        f"has {len(clips)} clip(s) ({ids}); the few-shot protocol needs {shots}",
-                    )
+        for split, speaker, clips in short_speakers(corpus, shots):
+            ids = ", ".join(c.file_id for c in clips)
+            problems.add(f"speaker {speaker!r} ({split})",
+                         f"has {len(clips)} clip(s) ({ids}); the few-shot protocol needs {shots}")
     if audio:
         for clip in tqdm(corpus.clips, desc="checking audio", unit="clip", disable=not progress):
             check_audio(clip.wav_path, problems, strict=strict)

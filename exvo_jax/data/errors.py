@@ -1,4 +1,5 @@
-"""Data errors that name the file or row and the problem, and a collector for `check` reports."""
+"""Data errors that name the file or row and the problem, a collector for `check` reports, and text
+files read with such errors (a non-UTF-8 byte names its row, not only its byte offset)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,14 @@ class Problems:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.items if p.severity == "warning"]
+
+
+def read_text(path: Path) -> str:
+    """A text file's contents (UTF-8, optional BOM); `DataError` naming the file and row of a non-UTF-8 byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        row = data.count(b"\n", 0, err.start)  # the header line is row 0
+        raise DataError(f"{location(path, row)}: byte 0x{data[err.start]:02x} is not UTF-8 text "
+                        "(save the file as UTF-8)") from None

@@ -1,20 +1,23 @@
 """Reader for the HUME-VB release layout: `data_info.csv`, `wav/<id>.wav`, optional `feats/<Set>/<id>.csv`.
 
 Columns are selected by name; `File_ID` may carry square brackets; `Country` may be a code 0..3 or a
-name; Test rows may have blank labels. Records are plain dataclasses holding numpy arrays.
+name; Test rows may have blank labels. Records are plain dataclasses holding numpy arrays. Every
+problem is a `DataError` naming the file and row: a non-UTF-8 byte, an empty or header-only file, and
+ids that are not plain file names (they would open audio and write caches outside their folders).
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from exvo_jax.data.errors import DataError, Problems, location
+from exvo_jax.data.errors import DataError, Problems, location, read_text
 from exvo_jax.data.schema import (
     COL_AGE,
     COL_COUNTRY,
@@ -85,6 +88,13 @@ def strip_id(raw: str) -> str:
     if raw.startswith("[") and raw.endswith("]"):
         raw = raw[1:-1].strip()
     return raw
+
+
+def id_problem(file_id: str) -> str | None:
+    """Why `file_id` cannot name a file in its folder (`wav/<id>.wav`, caches), or None for a plain name."""
+    if "/" in file_id or "\\" in file_id or "\0" in file_id or file_id in (".", ".."):
+        return f"File_ID {file_id!r} is not a plain file name (no '/', '\\', NUL, '.' or '..')"
+    return None
 
 
 def bracket_id(file_id: str) -> str:
@@ -160,38 +170,46 @@ def read_data_info(
     problems = problems if problems is not None else Problems()
     if not csv_path.exists():
         raise DataError(f"{csv_path}: file is missing")
-    with csv_path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        reader.fieldnames = header
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise DataError(f"{csv_path}: missing columns {', '.join(missing)}")
-        clips: list[Clip] = []
-        seen: dict[str, int] = {}
-        for row_number, row in enumerate(reader, start=1):
-            where = location(csv_path, row_number)
-            file_id = strip_id(row[COL_FILE_ID] or "")
-            if not file_id:
-                problems.add(where, "empty File_ID")
-                continue
-            if file_id in seen:
-                problems.add(where, f"duplicate File_ID {file_id!r} (first at row {seen[file_id]})")
-                continue
-            seen[file_id] = row_number
-            split = (row[COL_SPLIT] or "").strip()
-            if split not in SPLITS:
-                problems.add(where, f"unknown split {split!r} (expected one of {', '.join(SPLITS)})")
-                continue
-            speaker = (row[COL_SPEAKER] or "").strip()
-            if not speaker:
-                problems.add(where, "empty Subject_ID")
-                continue
-            labels = _parse_labels(row, split, where, problems)
-            if labels is _INVALID:
-                continue
-            age, country, emotions = labels
-            clips.append(Clip(file_id, split, speaker, age, country, emotions, wav_dir / f"{file_id}.wav"))
+    text = read_text(csv_path)
+    if not text.strip():
+        raise DataError(f"{csv_path}: empty file (expected a header line, then one row per clip)")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise DataError(f"{csv_path}: missing columns {', '.join(missing)}")
+    clips: list[Clip] = []
+    seen: dict[str, int] = {}
+    row_number = 0
+    for row_number, row in enumerate(reader, start=1):
+        where = location(csv_path, row_number)
+        file_id = strip_id(row[COL_FILE_ID] or "")
+        if not file_id:
+            problems.add(where, "empty File_ID")
+            continue
+        if (problem := id_problem(file_id)) is not None:
+            problems.add(where, problem)
+            continue
+        if file_id in seen:
+            problems.add(where, f"duplicate File_ID {file_id!r} (first at row {seen[file_id]})")
+            continue
+        seen[file_id] = row_number
+        split = (row[COL_SPLIT] or "").strip()
+        if split not in SPLITS:
+            problems.add(where, f"unknown split {split!r} (expected one of {', '.join(SPLITS)})")
+            continue
+        speaker = (row[COL_SPEAKER] or "").strip()
+        if not speaker:
+            problems.add(where, "empty Subject_ID")
+            continue
+        labels = _parse_labels(row, split, where, problems)
+        if labels is _INVALID:
+            continue
+        age, country, emotions = labels
+        clips.append(Clip(file_id, split, speaker, age, country, emotions, wav_dir / f"{file_id}.wav"))
+    if row_number == 0:
+        problems.add(str(csv_path), "no clips (a header line and no rows)")
     return tuple(clips)
 
 
@@ -215,7 +233,7 @@ def read_feature_csv(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: feature file is missing")
-    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    lines = [ln for ln in read_text(path).splitlines() if ln.strip()]
     if len(lines) < 2:
         raise DataError(f"{path}: expected a header line and one data row")
     values = lines[1].split(",")[1:]

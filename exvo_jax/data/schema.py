@@ -31,6 +31,9 @@ COL_COUNTRY = "Country"
 REQUIRED_COLUMNS: tuple[str, ...] = (COL_FILE_ID, COL_SPLIT, COL_SPEAKER, COL_AGE, COL_COUNTRY) + EMOTIONS
 
 SAMPLE_RATE = 16_000
+# openSMILE ComParE_2016 and eGeMAPSv02 (functionals and low-level descriptors) are all NaN below one
+# 60 ms analysis window: measured, 959 samples at 16 kHz give NaN, 960 give finite values.
+OPENSMILE_MIN_SECONDS = 0.06
 AGE_RANGE = (18.0, 39.5)
 
 # Precomputed feature sets of the release (`feats/<Set>/<id>.csv`) and their dimensions.

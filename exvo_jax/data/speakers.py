@@ -1,4 +1,9 @@
-"""Speaker utilities: grouping in file order, speaker-disjoint splits, few-shot support/query sets."""
+"""Speaker utilities: grouping in file order, speaker-disjoint splits, few-shot support/query sets.
+
+`validate_fewshot_protocol` checks, before any training, that every Val and Test speaker has the
+support clips the few-shot protocol adapts on; otherwise the problem would surface only after
+training, when the first under-supplied speaker is adapted.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from exvo_jax.data.errors import DataError
+from exvo_jax.data.release import DATA_INFO, Corpus
 
 T = TypeVar("T")
+SPEAKERS_NAMED = 10  # under-supplied speakers named in one error before the rest are counted
 
 
 def group_by_speaker(items: Sequence[T], speaker_of: Callable[[T], Hashable] = lambda c: c.speaker) -> dict:
@@ -62,3 +69,24 @@ def support_query(
             raise DataError(f"speaker {speaker!r} has {len(clips)} clip(s) ({names}); the few-shot protocol needs {shots}")
         episodes.append(SpeakerEpisode(speaker, tuple(clips[:shots]), tuple(clips[shots:])))
     return episodes
+
+
+def short_speakers(corpus: Corpus, shots: int = 2,
+                   splits: Sequence[str] = ("Val", "Test")) -> list[tuple[str, Hashable, list]]:
+    """(split, speaker, clips) of every speaker of `splits` with fewer than `shots` clips, in file order."""
+    return [(split, speaker, clips) for split in splits
+            for speaker, clips in group_by_speaker(corpus.split(split)).items() if len(clips) < shots]
+
+
+def validate_fewshot_protocol(corpus: Corpus, shots: int = 2, splits: Sequence[str] = ("Val", "Test")) -> None:
+    """`DataError` naming data_info.csv and every speaker of `splits` with fewer than `shots` clips."""
+    if shots < 1:
+        raise ValueError(f"shots must be >= 1, got {shots}")
+    short = short_speakers(corpus, shots, splits)
+    if not short:
+        return
+    named = "; ".join(f"speaker {speaker!r} ({split}) has {len(clips)} ({', '.join(c.file_id for c in clips)})"
+                      for split, speaker, clips in short[:SPEAKERS_NAMED])
+    more = f"; and {len(short) - SPEAKERS_NAMED} more" if len(short) > SPEAKERS_NAMED else ""
+    raise DataError(f"{corpus.root / DATA_INFO}: the few-shot protocol needs {shots} clips per speaker, "
+                    f"{len(short)} speaker(s) have fewer: {named}{more}")

@@ -6,6 +6,9 @@ Two levels, both under one cache folder:
   recomputed, never served;
 - `packed/<Set>/<name>.npz` holding ids, keys and the stacked [N, D] array of a whole split, reused only
   when every id and key matches.
+Only finite features are cached: writing NaN or infinite values is a `DataError` naming the clip, and
+a non-finite entry left by an older version is recomputed, never served. Ids are relative paths that
+stay inside the cache folder.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def content_key(path: str | Path, feature_set: str, version: str) -> str:
     return f"{feature_set}|{version}|{content_hash(path)}"
 
 
+def _non_finite(values: np.ndarray) -> str | None:
+    """`k of n values are NaN or infinite`, or None when all are finite."""
+    bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+    return f"{bad} of {np.size(values)} values are NaN or infinite" if bad else None
+
+
 def _safe_name(feature_set: str) -> Path:
     """`openXBOW/125` stays a nested folder, as in the release layout."""
     return Path(*feature_set.split("/"))
@@ -58,6 +67,9 @@ class FeatureCache:
     feature_set: str
 
     def csv_path(self, file_id: str) -> Path:
+        relative = Path(file_id)
+        if relative.is_absolute() or ".." in relative.parts or "\0" in file_id:
+            raise DataError(f"{file_id!r}: clip id is not a path inside the feature cache")
         return self.root / "feats" / _safe_name(self.feature_set) / f"{file_id}.csv"
 
     def packed_path(self, name: str) -> Path:
@@ -74,12 +86,16 @@ class FeatureCache:
         fields = lines[1].split(",")
         if fields[0] != key:
             return None
-        return np.array([float(v) for v in fields[1:]], dtype=np.float32)
+        vector = np.array([float(v) for v in fields[1:]], dtype=np.float32)
+        return None if _non_finite(vector) else vector
 
-    def write_row(self, file_id: str, key: str, names: Sequence[str], vector: np.ndarray) -> None:
+    def write_row(self, item: AudioItem, key: str, names: Sequence[str], vector: np.ndarray) -> None:
+        """Caches the features of `item`; non-finite features are a `DataError` naming its file."""
+        if (problem := _non_finite(vector)) is not None:
+            raise DataError(f"{item.path}: {self.feature_set} features not cached: {problem}")
         header = ",".join(["name", *names])
         row = ",".join([key, *(format(float(v), ".9g") for v in vector)])
-        write_text(self.csv_path(file_id), f"{header}\n{row}\n")
+        write_text(self.csv_path(item.file_id), f"{header}\n{row}\n")
 
     def read_packed(self, name: str, ids: Sequence[str], keys: Sequence[str]) -> np.ndarray | None:
         """The packed [N, D] array if it holds exactly `ids` under `keys`, else None."""
@@ -89,9 +105,16 @@ class FeatureCache:
         with np.load(path) as packed:
             if list(packed["ids"]) != list(ids) or list(packed["keys"]) != list(keys):
                 return None
-            return packed["features"].astype(np.float32)
+            features = packed["features"].astype(np.float32)
+        return None if _non_finite(features) else features
 
     def write_packed(self, name: str, ids: Sequence[str], keys: Sequence[str], features: np.ndarray) -> None:
+        """Caches a split's [N, D] features; a clip with non-finite features is a `DataError` naming it."""
+        finite = np.isfinite(features).all(axis=1)  # [N]
+        if not finite.all():
+            first = int(np.argmin(finite))
+            raise DataError(f"{ids[first]}: {self.feature_set} features not cached (packed {name}): "
+                            f"{_non_finite(features[first])} ({int((~finite).sum())} clip(s) affected)")
         buffer = io.BytesIO()
         np.savez(buffer, ids=np.array(ids, dtype=str), keys=np.array(keys, dtype=str), features=features)
         with atomic_path(self.packed_path(name)) as tmp:

@@ -50,7 +50,7 @@ def functionals(
     )
     names = opensmile_functionals.feature_names(feature_set) if todo else []
     for n, vector in zip(todo, computed):
-        cache.write_row(ids[n], keys[n], names, vector)
+        cache.write_row(items[n], keys[n], names, vector)
         rows[n] = vector
     features = np.stack(rows) if rows else np.zeros((0, len(opensmile_functionals.feature_names(feature_set))), np.float32)
     if pack is not None:
@@ -72,7 +72,7 @@ def deepspectrum_features(items: Sequence[AudioItem], cache_dir: str | Path, *, 
     todo = [n for n, row in enumerate(rows) if row is None]
     computed = deepspectrum.deepspectrum([items[n].path for n in todo], weights) if todo else []
     for n, vector in zip(todo, computed):
-        cache.write_row(ids[n], keys[n], [f"fc7_{j}" for j in range(len(vector))], vector)
+        cache.write_row(items[n], keys[n], [f"fc7_{j}" for j in range(len(vector))], vector)
         rows[n] = vector
     features = np.stack(rows)
     if pack is not None:

@@ -1,4 +1,8 @@
-"""openSMILE functionals of one clip: ComParE_2016 (6373-d) and eGeMAPSv02 (88-d)."""
+"""openSMILE functionals of one clip: ComParE_2016 (6373-d) and eGeMAPSv02 (88-d).
+
+openSMILE fills every feature of a clip shorter than its 60 ms analysis window with NaN (and only
+warns); such a clip is a `DataError` naming it here, before NaN can reach a cache or a model.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import numpy as np
 import opensmile
 
 from exvo_jax.data.audio import load_audio
-from exvo_jax.data.schema import SAMPLE_RATE
+from exvo_jax.data.errors import DataError
+from exvo_jax.data.schema import OPENSMILE_MIN_SECONDS, SAMPLE_RATE
 
 # Release feature-set names -> openSMILE configurations.
 FUNCTIONAL_SETS: dict[str, opensmile.FeatureSet] = {
@@ -35,6 +40,9 @@ def feature_names(feature_set: str, level: str = "functionals") -> list[str]:
 def extract(path: str | Path, feature_set: str, level: str = "functionals") -> np.ndarray:
     """Functionals [D] (or low-level descriptors [T, D] with level="lld") of one audio file."""
     wave = load_audio(path)  # [T] float32, 16 kHz; unreadable or silent files raise a DataError naming them
+    if len(wave) < round(OPENSMILE_MIN_SECONDS * SAMPLE_RATE):
+        raise DataError(f"{path}: clip is {len(wave) / SAMPLE_RATE:.3g} s, shorter than the "
+                        f"{OPENSMILE_MIN_SECONDS:g} s the openSMILE {feature_set} features need")
     frame = smile(feature_set, level).process_signal(wave, SAMPLE_RATE)
     values = frame.to_numpy(dtype=np.float32)
     return values[0] if level == "functionals" else values

@@ -21,6 +21,8 @@ Edge cases (documented rules, not errors, so that the functions stay jittable):
     vectors (1, or (N-1)/N in the reference form), its limit. A constant prediction of a different
     constant gives 0.
   * Fewer than 1 (population) or 2 (reference) valid rows give NaN.
+  * A NaN or infinite value in a valid row gives NaN (never the "identical vectors" value): NaN is
+    never a score.
   * Pearson is NaN when either vector is constant (undefined, as in `scipy.stats.pearsonr`).
   * Correlations are clipped to [-1, 1] against rounding.
 """
@@ -108,7 +110,8 @@ def ccc_from_moments(m: Moments, variant: CCCVariant = "population") -> jnp.ndar
     perfect = 1.0 / scale  # value for identical vectors: 1, or (N-1)/N in the reference form
     denominator = var_t + var_p + m.mean_diff**2
     value = 2.0 * m.cov / jnp.where(denominator > 0, denominator, 1.0)
-    value = jnp.where(denominator > 0, jnp.clip(value, -1.0, 1.0), perfect)
+    # A NaN denominator (non-finite inputs) is neither > 0 nor == 0 and stays NaN.
+    value = jnp.where(denominator > 0, jnp.clip(value, -1.0, 1.0), jnp.where(denominator == 0, perfect, jnp.nan))
     return jnp.where(n >= min_count, value, jnp.nan)
 
 

@@ -7,7 +7,8 @@ which is defined for every input by these rules (each the limit of the harmonic 
     non-positive term is treated as that limit (the reference crashes or yields NaN there);
   * MAE == 0 means 1/MAE = inf, whose reciprocal contributes 0: S_MTL = 3 / (1/CCC + 1/UAR)
     (so a perfect prediction scores 1.5, not 1);
-  * a NaN term or a negative MAE gives NaN.
+  * a NaN term, an infinite MAE (from infinite predictions) or a negative MAE gives NaN: NaN is
+    never a score.
 
 HEEP (human-evaluated emotional expressiveness) is the Pearson correlation between the vectorised
 N x C one-hot matrix of targeted emotions and the vectorised N x C matrix of mean human ratings.
@@ -29,7 +30,7 @@ def s_mtl(ccc, uar, mae) -> jnp.ndarray:
     safe_ccc = jnp.where(positive, ccc, 1.0)
     safe_uar = jnp.where(positive, uar, 1.0)
     value = jnp.where(positive, 3.0 / (1.0 / safe_ccc + 1.0 / safe_uar + mae), 0.0)
-    invalid = jnp.isnan(ccc) | jnp.isnan(uar) | jnp.isnan(mae) | (mae < 0)
+    invalid = jnp.isnan(ccc) | jnp.isnan(uar) | ~jnp.isfinite(mae) | (mae < 0)
     return jnp.where(invalid, jnp.nan, value)
 
 

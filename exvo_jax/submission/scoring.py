@@ -40,12 +40,13 @@ def load_scoring_corpus(data_dir: str | Path, split: str) -> Corpus:
 
 
 def read_predictions(path: str | Path, corpus: Corpus, split: str, track: str) -> Predictions:
-    """Validated predictions of a CSV; `DataError` listing the problems when it is invalid or of another track."""
+    """Validated predictions of a CSV; a one-line `DataError` with the first problems when it is invalid or
+    of another track (`exvo-jax validate-submission` lists them all)."""
     report = validate_csv(path, corpus, split)
     if report.errors or report.predictions is None:
-        shown = "\n  ".join(str(p) for p in report.errors[:PROBLEMS_SHOWN])
-        more = f"\n  ... and {len(report.errors) - PROBLEMS_SHOWN} more" if len(report.errors) > PROBLEMS_SHOWN else ""
-        raise DataError(f"{path}: invalid submission ({len(report.errors)} problem(s)):\n  {shown}{more}")
+        shown = "; ".join(str(p).removeprefix(f"{path}: ") for p in report.errors[:PROBLEMS_SHOWN])
+        more = f"; and {len(report.errors) - PROBLEMS_SHOWN} more" if len(report.errors) > PROBLEMS_SHOWN else ""
+        raise DataError(f"{path}: invalid submission ({len(report.errors)} problem(s)): {shown}{more}")
     if report.track != track:
         raise DataError(f"{path}: a {report.track} submission, but {track} scores were asked for")
     return report.predictions

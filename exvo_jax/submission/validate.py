@@ -3,20 +3,22 @@
 The track of a CSV is decided from its header. Required clips: every clip of the split (multitask),
 or every query clip of the split, i.e. all but the first 2 clips of each speaker in file order
 (few-shot). A generation submission is a folder checked for its per-emotion layout. Each problem
-names the file and row (data rows count from 1, the header being row 0).
+names the file and row (data rows count from 1, the header being row 0); a file that is not UTF-8
+text is a `DataError` naming the row of the first bad byte.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import math
 from pathlib import Path
 
 import numpy as np
 
 from exvo_jax.data.audio import read_audio_info
-from exvo_jax.data.errors import DataError, Problem, Problems, location
+from exvo_jax.data.errors import DataError, Problem, Problems, location, read_text
 from exvo_jax.data.release import Clip, Corpus, bracket_id, strip_id
 from exvo_jax.data.schema import COL_AGE, COL_COUNTRY, EMOTIONS, NUM_COUNTRIES, SAMPLE_RATE
 from exvo_jax.data.speakers import support_query
@@ -131,7 +133,7 @@ def validate_csv(path: str | Path, corpus: Corpus, split: str = "Test") -> Valid
     problems = Problems(collect=True)
     if not path.is_file():
         raise DataError(f"{path}: submission file is missing")
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    with io.StringIO(read_text(path), newline="") as f:
         reader = csv.reader(f)
         header = next(reader, [])
         track = track_of_header(header)

@@ -14,6 +14,7 @@ import ml_collections
 import numpy as np
 
 from exvo_jax.data import nonverbal
+from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import label_arrays, read_release
 from exvo_jax.data.schema import COUNTRIES, EMOTIONS
 from exvo_jax.features.cache import AudioItem
@@ -54,7 +55,7 @@ def select_tasks(tasks: tuple[TaskSpec, ...], names) -> tuple[TaskSpec, ...]:
     known = [t.name for t in tasks]
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown task(s) {', '.join(unknown)} (this dataset has {', '.join(known)})")
+        raise DataError(f"unknown task(s) {', '.join(unknown)} (this dataset has {', '.join(known)})")
     return tuple(t for t in tasks if not names or t.name in names)
 
 
@@ -83,7 +84,7 @@ def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path) -> Multita
         splits[name] = SplitData(tuple(c.file_id for c in clips), features[name], labels) if clips else None
     for name in ("Train", "Val"):
         if splits[name] is None or splits[name].labels is None:
-            raise ValueError(f"{config.data_dir}: the {name} split is empty or unlabelled")
+            raise DataError(f"{config.data_dir}: the {name} split is empty or unlabelled")
     return MultitaskData(
         tasks=select_tasks(exvo_tasks(), config.tasks),
         train=splits["Train"],
@@ -126,8 +127,8 @@ def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path) -> Mu
 def load_data(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
     """Features and labels for `config.dataset` ("exvo" or "nonverbal") from `config.data_dir`."""
     if not config.data_dir:
-        raise ValueError("config.data_dir is empty: point it at the corpus folder")
+        raise DataError("config.data_dir is empty: point it at the corpus folder (--data-dir)")
     loaders = {"exvo": load_exvo, "nonverbal": load_nonverbal}
     if config.dataset not in loaders:
-        raise ValueError(f"unknown dataset {config.dataset!r} (expected one of {', '.join(loaders)})")
+        raise DataError(f"unknown dataset {config.dataset!r} (expected one of {', '.join(loaders)})")
     return loaders[config.dataset](config, workdir)

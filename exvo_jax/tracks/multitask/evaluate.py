@@ -15,9 +15,16 @@ from exvo_jax.models.multitask import TaskSpec
 
 
 def as_labels(task: TaskSpec, output: np.ndarray) -> np.ndarray:
-    """Network output [N, k] to the label form: intensities [N, k], regression [N] (k=1), class index [N]."""
+    """Network output [N, k] to the label form: intensities [N, k], regression [N] (k=1), class index [N].
+
+    A class index is NaN (float) where the scores hold a NaN, so that the UAR of such outputs is NaN
+    instead of counting the NaN as the class argmax happens to pick.
+    """
     if task.kind == "classification":
-        return np.asarray(output).argmax(-1).astype(np.int32)
+        output = np.asarray(output)
+        undefined = np.isnan(output).any(-1)
+        index = output.argmax(-1)
+        return np.where(undefined, np.nan, index).astype(np.float32) if undefined.any() else index.astype(np.int32)
     if task.kind == "regression" and output.shape[-1] == 1:
         return np.asarray(output)[..., 0]
     return np.asarray(output)

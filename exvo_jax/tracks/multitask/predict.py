@@ -32,7 +32,7 @@ def predict_release(workdir: str | Path, data_dir: str | Path, out_dir: str | Pa
     """Writes `ExVo-Multi_<team>_<n>.csv` for the Test split and `val_predictions.csv` (same columns) for Val."""
     bundle = load_bundle(workdir)
     if bundle.dataset != "exvo" or {t.name for t in bundle.model.tasks} != {"emotion", "age", "country"}:
-        raise ValueError(f"{workdir}: the model was not trained on all three HUME-VB tasks; no submission possible")
+        raise DataError(f"{workdir}: the model was not trained on all three HUME-VB tasks; no submission possible")
     corpus = read_release(data_dir)
     cache = run_cache_dir(workdir, cache_dir)
     features = release_features(corpus, bundle.feature_set, cache)
@@ -75,11 +75,15 @@ def _generic_rows(bundle: ModelBundle, outputs: Mapping[str, np.ndarray]) -> tup
 
 def predict_folder(workdir: str | Path, folder: str | Path, out_csv: str | Path, *,
                    cache_dir: str | Path | None = None, workers: int | None = None) -> Path:
-    """Extracts features of every audio file in `folder` and writes one row of predictions per file."""
+    """Extracts features of every audio file in `folder` and writes one row of predictions per file.
+
+    A file that cannot be featurised (unreadable, silent, truncated, too short for openSMILE) is a
+    `DataError` naming it; nothing is written then.
+    """
     bundle = load_bundle(workdir)
     if bundle.feature_set not in (*FUNCTIONAL_SETS, "DeepSpectrum"):
-        raise ValueError(f"features {bundle.feature_set!r} cannot be computed for a folder of audio "
-                         f"(supported: {', '.join(FUNCTIONAL_SETS)}, DeepSpectrum)")
+        raise DataError(f"{workdir}: features {bundle.feature_set!r} cannot be computed for a folder of audio "
+                        f"(supported: {', '.join(FUNCTIONAL_SETS)}, DeepSpectrum)")
     items = audio_items(folder)
     cache = run_cache_dir(workdir, cache_dir)
     if bundle.feature_set == "DeepSpectrum":
