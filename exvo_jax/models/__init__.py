@@ -1,1 +1,1 @@
-"""Linen model families, one per module: the multitask MLP and the few-shot CNN-LSTM."""
+"""Linen model families, one per module: the multitask MLP, the few-shot CNN-LSTM and the MSG-GAN for log-mels."""
