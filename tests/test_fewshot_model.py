@@ -7,9 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from exvo_jax.data.pipeline import pad_batch
 from exvo_jax.models.fewshot import FewShot64, FewShot128, FewShot256, FewShotModel, FewShotTiny, MaskedBatchNorm
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise
-from exvo_jax.tracks.fewshot.framing import frame_wave, pad_sequences
+from exvo_jax.tracks.fewshot.framing import frame_wave
 from exvo_jax.tracks.fewshot.inference import encode_program, predict_program
 
 
@@ -37,10 +38,6 @@ def test_framing_pads_short_clips_drops_remainder_and_caps_frames():
     assert frame_wave(np.zeros(1600 * 300, np.float32), max_frames=200).shape == (200, 1600)
     with pytest.raises(ValueError, match="mono waveform"):
         frame_wave(np.zeros((2, 1600), np.float32))
-    x, mask = pad_sequences([np.ones((2, 3)), np.ones((4, 3))], 5, rows=3)
-    assert x.shape == (3, 5, 3) and mask.sum(1).tolist() == [2, 4, 0]
-    with pytest.raises(ValueError, match="more than the padded length"):
-        pad_sequences([np.ones((6, 3))], 5)
 
 
 def test_masked_batch_norm_ignores_padded_rows():
@@ -112,8 +109,8 @@ def test_adaptation_matches_a_pytorch_loop_over_speakers(torch_pair):
         query = [rng.normal(size=(n, 64)).astype(np.float32) for n in (5, 3)]
         targets = rng.uniform(size=(2, 10)).astype(np.float32)
         tasks.append(SpeakerTask(str(s), tuple(support), targets, tuple(query)))
-        sx, sm = pad_sequences(support, 6)
-        qx, qm = pad_sequences(query, 6)
+        sx, sm = pad_batch(support, 6)
+        qx, qm = pad_batch(query, 6)
         torch_speakers.append(tuple(torch.from_numpy(a) for a in (sx, sm.sum(1), targets, qx, qm.sum(1))))
     settings = AdaptSettings(mode="full", steps=5, learning_rate=1e-2, strategy="map")
     ours = personalise(variables["params"]["head"], tasks, settings, hidden=24, outputs=10, buckets=(6,))

@@ -31,8 +31,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm import tqdm
 
 from exvo_jax.models.fewshot import SequenceHead, kaiming_uniform, last_valid
-from exvo_jax.data.pipeline import bucket_length
-from exvo_jax.tracks.fewshot.framing import pad_sequences
+from exvo_jax.data.pipeline import bucket_length, pad_batch
 
 MODES = ("full", "bias_head", "lora")
 STRATEGIES = ("auto", "vmap", "map")
@@ -202,10 +201,10 @@ def _chunk_arrays(tasks: Sequence[SpeakerTask], chunk: int, buckets: Sequence[in
     for i, task in enumerate(tasks):
         if len(task.support) != shots:
             raise ValueError(f"speaker {task.speaker!r} has {len(task.support)} support clips, expected {shots}")
-        x, mask = pad_sequences(task.support, support_len)
+        x, mask = pad_batch(task.support, support_len)
         sx[i], sl[i], sy[i] = x, mask.sum(1), task.targets
         if task.query:
-            x, mask = pad_sequences(task.query, query_len, rows)
+            x, mask = pad_batch(task.query, query_len, rows)
             qx[i], ql[i] = x, np.maximum(mask.sum(1), 1)
     return sx, sl, sy, qx, ql
 

@@ -21,7 +21,7 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-from exvo_jax.data.pipeline import bucket_length
+from exvo_jax.data.pipeline import bucket_length, pad_batch
 from exvo_jax.tracks.fewshot.adapt import (
     AdaptSettings,
     adapt_personal,
@@ -30,7 +30,6 @@ from exvo_jax.tracks.fewshot.adapt import (
     predict_last,
     split_params,
 )
-from exvo_jax.tracks.fewshot.framing import pad_sequences
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,8 +100,8 @@ def sample_meta_batch(speakers: Sequence[SpeakerClips], rng: np.random.Generator
         speaker = speakers[i]
         order = rng.permutation(len(speaker.features))
         support, query = order[:shots], order[shots:shots + query_clips]
-        sx, smask = pad_sequences([speaker.features[j] for j in support], length)
-        qx, qmask = pad_sequences([speaker.features[j] for j in query], length, query_clips)
+        sx, smask = pad_batch([speaker.features[j] for j in support], length)
+        qx, qmask = pad_batch([speaker.features[j] for j in query], length, query_clips)
         qy = np.zeros((query_clips, speaker.targets.shape[1]), np.float32)
         qy[: len(query)] = speaker.targets[query]
         arrays.append((sx, smask.sum(1), speaker.targets[support], qx, np.maximum(qmask.sum(1), 1), qy,

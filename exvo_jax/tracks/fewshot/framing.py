@@ -2,9 +2,8 @@
 
 The same function prepares training, validation, adaptation and test clips. A clip keeps at most
 `max_frames` whole frames (the remainder is dropped); a clip shorter than one frame is zero-padded to one.
-Batches are padded to the smallest bucket length that holds their longest clip (`bucket_length`), so
-jitted functions see a bounded set of shapes. `pad_sequences` pads `[T, ...]` arrays (frames or encoder
-features), where `exvo_jax.data.pipeline.pad_batch` pads 1-D waves.
+Batches of frames (or of encoder features) are padded by `exvo_jax.data.pipeline` to the smallest
+bucket length in frames that holds their longest clip, so jitted functions see a bounded set of shapes.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from exvo_jax.data.audio import load_audio
 from exvo_jax.models.fewshot import FRAME_SAMPLES
 
 MAX_FRAMES = 200
-BUCKETS = (10, 25, 50, 100, 200)
 
 
 def frame_wave(wave: np.ndarray, max_frames: int = MAX_FRAMES) -> np.ndarray:
@@ -37,21 +35,3 @@ def load_frames(paths: Sequence[str | Path], max_frames: int = MAX_FRAMES, progr
     return [frame_wave(load_audio(path, normalise=True), max_frames)
             for path in tqdm(paths, desc="loading audio", disable=not progress, leave=False)]
 
-
-def pad_sequences(sequences: Sequence[np.ndarray], length: int,
-                  rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Stacks `[T_i, ...]` arrays into `[rows, length, ...]` with a mask `[rows, length]` (extra rows empty)."""
-    rows = len(sequences) if rows is None else rows
-    if len(sequences) > rows:
-        raise ValueError(f"{len(sequences)} sequences do not fit in {rows} rows")
-    if not sequences:
-        raise ValueError("pad_sequences needs at least one sequence")
-    tail = sequences[0].shape[1:]
-    out = np.zeros((rows, length, *tail), np.float32)
-    mask = np.zeros((rows, length), bool)
-    for i, seq in enumerate(sequences):
-        if len(seq) > length:
-            raise ValueError(f"sequence {i} has {len(seq)} frames, more than the padded length {length}")
-        out[i, : len(seq)] = seq
-        mask[i, : len(seq)] = True
-    return out, mask

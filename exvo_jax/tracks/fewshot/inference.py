@@ -1,7 +1,8 @@
 """Batched evaluation-mode passes over clips: encoder features, last-frame predictions, speaker tasks.
 
-Clips are grouped by bucket length (sorted by length, fixed batch size, padded rows masked), so the
-jitted functions compile once per bucket. Results come back in input order.
+Clips are read by the input pipeline in order, shortest first, in fixed-size batches padded to bucket
+lengths (padded rows masked), so the jitted functions compile once per bucket and batches waste little
+padding. Every host computes every result (no sharding); results come back in input order.
 """
 
 from __future__ import annotations
@@ -9,17 +10,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 
+import grain.python as grain
 import jax
 import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
 from exvo_jax.data.errors import DataError
-from exvo_jax.data.pipeline import bucket_length
+from exvo_jax.data.pipeline import IN_MEMORY, batches_per_epoch, make_loader
 from exvo_jax.data.speakers import support_query
 from exvo_jax.models.fewshot import FewShotModel, last_valid
 from exvo_jax.tracks.fewshot.adapt import SpeakerTask
-from exvo_jax.tracks.fewshot.framing import pad_sequences
 
 
 CPU_FRAME_GROUP = 16
@@ -67,18 +68,24 @@ def predict_program(model: FewShotModel, group: int | None):
     return jax.jit(predict)
 
 
+def _frames_example(sequence: np.ndarray) -> dict[str, np.ndarray]:
+    return {"frames": np.asarray(sequence, np.float32)}
+
+
 def batched_map(program: Callable, variables, sequences: Sequence[np.ndarray], *, batch_size: int,
                 buckets: Sequence[int], desc: str = "", progress: bool = False) -> list[np.ndarray]:
-    """Runs `program(variables, x, mask)` over `sequences` in bucketed batches; one result row per sequence."""
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    """Runs `program(variables, x, mask)` over `[T_i, ...]` `sequences`; one result row per sequence, in input order."""
+    if not sequences:
+        return []
+    loader = make_loader(sequences, batch_size=batch_size, buckets=buckets, field="frames", shuffle=False,
+                         lengths=[len(s) for s in sequences], decode=_frames_example,
+                         shard_options=grain.NoSharding(), read_options=IN_MEMORY)
     results: list[np.ndarray | None] = [None] * len(sequences)
-    for start in tqdm(range(0, len(order), batch_size), desc=desc, disable=not progress, leave=False):
-        members = order[start:start + batch_size]
-        length = bucket_length(max(len(sequences[i]) for i in members), buckets)
-        x, mask = pad_sequences([sequences[i] for i in members], length, batch_size)
-        out = np.asarray(program(variables, x, mask))
-        for row, i in enumerate(members):
-            results[i] = out[row]
+    for batch in tqdm(loader, total=batches_per_epoch(len(sequences), batch_size), desc=desc, disable=not progress,
+                      leave=False):
+        out = np.asarray(program(variables, batch["frames"], batch["mask"]))
+        for row in np.flatnonzero(batch["valid"]):
+            results[batch["index"][row]] = out[row]
     return results
 
 

@@ -3,7 +3,8 @@
 `fit(config, workdir, train, val)` trains on framed Train clips and keeps the parameters of the epoch
 with the best validation mean CCC; it stops after `patience` epochs without improvement. Every epoch
 is checkpointed with orbax (state, best parameters, counters, history), and a rerun in the same
-workdir resumes exactly where it stopped: the batch order of an epoch depends only on (seed, epoch).
+workdir resumes exactly where it stopped: batches come from the input pipeline's `epoch_loader`, whose
+order depends only on (seed, epoch).
 The per-epoch history (train loss, validation mean CCC) is saved in the same checkpoint.
 """
 
@@ -23,19 +24,24 @@ import orbax.checkpoint as ocp
 from flax import struct
 from tqdm import tqdm
 
-from exvo_jax.data.pipeline import bucket_length
+from exvo_jax.data.pipeline import IN_MEMORY, epoch_loader
 from exvo_jax.metrics import mean_ccc
 from exvo_jax.models.fewshot import FewShotModel, last_valid
-from exvo_jax.tracks.fewshot.framing import pad_sequences
 from exvo_jax.tracks.fewshot.inference import predict_clips
 
 
 @dataclasses.dataclass(frozen=True)
 class FramedSet:
-    """Framed clips `[T_i, 1600]` with targets `[N, K]`."""
+    """Framed clips `[T_i, 1600]` with targets `[N, K]`; a random-access source of records for the input pipeline."""
 
     frames: list[np.ndarray]
     targets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        return {"frames": self.frames[index], "targets": self.targets[index]}  # [T, 1600], [K]
 
 
 class TrainState(struct.PyTreeNode):
@@ -116,16 +122,14 @@ def train_step_program(model: FewShotModel):
 
 
 def epoch_batches(data: FramedSet, batch_size: int, buckets, seed: int, epoch: int):
-    """Shuffled batches of one epoch (order fixed by seed and epoch); the last partial batch is padded."""
-    order = np.random.default_rng([seed, epoch]).permutation(len(data.frames))
-    for start in range(0, len(order), batch_size):
-        members = order[start:start + batch_size]
-        length = bucket_length(max(len(data.frames[i]) for i in members), buckets)
-        frames, mask = pad_sequences([data.frames[i] for i in members], length, batch_size)
-        targets = np.zeros((batch_size, data.targets.shape[1]), np.float32)
-        targets[: len(members)] = data.targets[members]
-        weights = (np.arange(batch_size) < len(members)).astype(np.float32)
-        yield frames, mask, targets, weights
+    """`(frames [B, T, 1600], mask [B, T], targets [B, K], weights [B])` of one epoch, `batch_size` global.
+
+    The order is fixed by (seed, epoch); rows filling the last batch weigh 0.
+    """
+    loader = epoch_loader(data, seed=seed, epoch=epoch, global_batch_size=batch_size, buckets=buckets,
+                          field="frames", read_options=IN_MEMORY)
+    for batch in loader:
+        yield batch["frames"], batch["mask"], batch["targets"], batch["valid"].astype(np.float32)
 
 
 def validation_score(model: FewShotModel, params, batch_stats, data: FramedSet, config) -> float:
