@@ -204,3 +204,19 @@ def test_generation_folder_writer_and_validator(tmp_path):
         submission.write_generated_clips(tmp_path / "gen2", waves)
     with pytest.raises(ValueError, match="unknown emotions Joy"):
         submission.write_generated_clips(tmp_path / "gen2", {"Joy": []}, clips_per_emotion=0)
+
+
+def test_fewshot_required_clips_follow_the_labelled_support(corpus):
+    """With support labels for some Test clips only, those are the support wherever they sit in the file."""
+    import dataclasses
+
+    test = corpus.split("Test")
+    by_speaker: dict[str, list] = {}
+    for clip in test:
+        by_speaker.setdefault(clip.speaker, []).append(clip)
+    support = {c.file_id for clips in by_speaker.values() for c in clips[-2:]}  # the last two, not the first
+    blinded = tuple(c if c.file_id in support or c.split != "Test"
+                    else dataclasses.replace(c, age=None, country=None, emotions=None) for c in corpus.clips)
+    partial = dataclasses.replace(corpus, clips=blinded)
+    required = {c.file_id for c in submission.required_clips(partial, "Test", submission.FEWSHOT)}
+    assert required == {c.file_id for c in test} - support

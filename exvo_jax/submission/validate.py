@@ -67,12 +67,19 @@ class ValidationReport:
 
 
 def required_clips(corpus: Corpus, split: str, track: str) -> tuple[Clip, ...]:
-    """Clips a submission must cover: the whole split (multitask) or its query clips (few-shot)."""
+    """Clips a submission must cover: the whole split (multitask) or its query clips (few-shot).
+
+    Few-shot support: where only some clips of the split are labelled (Test with its released support
+    labels), the labelled clips are the support wherever they sit; where all are, the first two per speaker.
+    """
     clips = corpus.split(split)
     if track == MULTITASK:
         return clips
     if track == FEWSHOT:
-        return tuple(c for episode in support_query(clips, shots=FEW_SHOT_SUPPORT) for c in episode.query)
+        partly_labelled = any(c.labelled for c in clips) and not all(c.labelled for c in clips)
+        episodes = (support_query(clips, shots=FEW_SHOT_SUPPORT, support="labelled", labelled=lambda c: c.labelled)
+                    if partly_labelled else support_query(clips, shots=FEW_SHOT_SUPPORT))
+        return tuple(c for episode in episodes for c in episode.query)
     raise ValueError(f"unknown CSV track {track!r}")
 
 
