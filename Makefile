@@ -25,6 +25,8 @@ bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.frechet
 	$(BIN)/python -m benchmarks.multitask
 	$(BIN)/python -m benchmarks.fewshot
+	$(BIN)/python -m benchmarks.logmel
+	$(BIN)/python -m benchmarks.inversion
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
