@@ -5,8 +5,10 @@
     exvo-jax fewshot predict --workdir runs/fewshot_h256 --data-dir DIR --out submissions/ [--support-labels CSV]
 
 `train` runs the whole protocol (training, adaptation chosen on Val speakers, episodic training,
-Table 4) and resumes from the last finished epoch when re-run with the same workdir. `evaluate`
-gathers the Table 4 rows of several runs (one per hidden size) into one table.
+Table 4) and resumes from the last finished epoch when re-run with the same workdir and config (a
+changed config is refused unless only watch fields such as `train.epochs` differ; `--overwrite` starts
+afresh). With `--coordinator-address/--num-processes/--process-id` it runs as one of several processes.
+`evaluate` gathers the Table 4 rows of several runs (one per hidden size) into one table.
 """
 
 from __future__ import annotations
@@ -40,9 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from exvo_jax.parallel import initialize, is_main_process
     from exvo_jax.tracks.fewshot import train_and_evaluate
 
-    print_results(train_and_evaluate(config_from_args(args), args.workdir))
+    initialize(args)
+    results = train_and_evaluate(config_from_args(args), args.workdir, overwrite=args.overwrite)
+    if is_main_process():  # the one process that wrote the tables
+        print_results(results)
     return 0
 
 

@@ -13,6 +13,7 @@ import ml_collections
 
 from exvo_jax.config_files import apply_override, load_config
 from exvo_jax.data.errors import DataError
+from exvo_jax.parallel import add_distributed_arguments
 
 
 def add_train_arguments(parser: argparse.ArgumentParser, track: str, outputs: str) -> None:
@@ -21,6 +22,10 @@ def add_train_arguments(parser: argparse.ArgumentParser, track: str, outputs: st
     parser.add_argument("--data-dir", help="corpus folder (overrides config.data_dir)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config field (Python literal; dotted keys), e.g. --set max_epochs=5")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start afresh: remove the earlier run's checkpoints, model, metrics and records "
+                             "(other files in the workdir are kept); default: resume it")
+    add_distributed_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> ml_collections.ConfigDict:

@@ -40,6 +40,13 @@ def speaker_disjoint_split(
     return [[unique[i] for i in order[bounds[k]:bounds[k + 1]]] for k in range(len(fractions))]
 
 
+def halve_by_speaker(items: Sequence[T], seed: int = 0,
+                     speaker_of: Callable[[T], Hashable] = lambda c: c.speaker) -> tuple[list[T], list[T]]:
+    """Items of a seeded half of the speakers and of the other half (`speaker_disjoint_split`), in file order."""
+    first = set(speaker_disjoint_split([speaker_of(c) for c in items], (0.5, 0.5), seed=seed)[0])
+    return [c for c in items if speaker_of(c) in first], [c for c in items if speaker_of(c) not in first]
+
+
 @dataclasses.dataclass(frozen=True)
 class SpeakerEpisode(Generic[T]):
     """One speaker's few-shot task: labelled support clips and the query clips to predict."""
@@ -49,25 +56,49 @@ class SpeakerEpisode(Generic[T]):
     query: tuple[T, ...]
 
 
+SUPPORT_RULES = ("first", "labelled")
+
+
 def support_query(
     items: Sequence[T],
     shots: int = 2,
     speaker_of: Callable[[T], Hashable] = lambda c: c.speaker,
     name_of: Callable[[T], str] = lambda c: c.file_id,
+    *,
+    support: str = "first",
+    labelled: Callable[[T], bool] | None = None,
 ) -> list[SpeakerEpisode[T]]:
-    """Per speaker, the first `shots` clips in file order are support, the rest query.
+    """Per speaker, `shots` support clips and the rest (in file order) as query.
+
+    `support="first"`: the first `shots` clips in file order are support. This is the protocol on Val,
+    where every clip is labelled. `support="labelled"`: the clips for which `labelled(clip)` holds are
+    support, wherever they sit in the file; each speaker needs exactly `shots` of them (an error names
+    the speaker and its labelled clips otherwise). This is the protocol on Test, whose support labels are
+    released for two clips per speaker, in no particular position.
 
     A speaker with fewer than `shots` clips is an error naming the speaker; one with exactly `shots`
     clips gets an empty query set (still usable for adaptation-only runs).
     """
     if shots < 1:
         raise ValueError(f"shots must be >= 1, got {shots}")
+    if support not in SUPPORT_RULES:
+        raise ValueError(f"support must be one of {', '.join(SUPPORT_RULES)}, got {support!r}")
+    if support == "labelled" and labelled is None:
+        raise ValueError('support="labelled" needs `labelled`, a predicate telling which clips have labels')
     episodes = []
     for speaker, clips in group_by_speaker(items, speaker_of).items():
         if len(clips) < shots:
             names = ", ".join(name_of(c) for c in clips)
             raise DataError(f"speaker {speaker!r} has {len(clips)} clip(s) ({names}); the few-shot protocol needs {shots}")
-        episodes.append(SpeakerEpisode(speaker, tuple(clips[:shots]), tuple(clips[shots:])))
+        if support == "first":
+            episodes.append(SpeakerEpisode(speaker, tuple(clips[:shots]), tuple(clips[shots:])))
+            continue
+        chosen = [c for c in clips if labelled(c)]
+        if len(chosen) != shots:
+            names = ", ".join(name_of(c) for c in chosen) or "none"
+            raise DataError(f"speaker {speaker!r} has {len(chosen)} labelled clip(s) ({names}); the few-shot "
+                            f"protocol takes exactly {shots} labelled support clips per speaker")
+        episodes.append(SpeakerEpisode(speaker, tuple(chosen), tuple(c for c in clips if not labelled(c))))
     return episodes
 
 

@@ -11,7 +11,9 @@ Two execution strategies give the same numbers: `vmap` runs a chunk of speakers 
 `jax.vmap` of a `lax.scan` over the K steps, `map` runs the speakers of a chunk one after another
 (`lax.map`) inside one jitted program. `auto` picks `map` for `full` on CPU (per-speaker copies of the
 LSTM kernels make the batched form stream every speaker's weights at each time step) and `vmap`
-otherwise. With several devices the speaker axis of a chunk is sharded over a 1-D mesh.
+otherwise. The speakers of a chunk are sharded over the `speakers` axis of a device mesh (by default
+all devices, of all processes) and each device adapts only its own speakers (`per_device_map`);
+predictions come back to every process with `to_host`.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import traverse_util
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh, Sharding
 from tqdm import tqdm
 
-from exvo_jax.models.fewshot import SequenceHead, kaiming_uniform, last_valid
 from exvo_jax.data.pipeline import bucket_length, pad_batch
+from exvo_jax.models.fewshot import SequenceHead, kaiming_uniform, last_valid
+from exvo_jax.parallel import make_mesh, per_device_map, pick_strategy, replicated, sharded, to_host
 
 MODES = ("full", "bias_head", "lora")
 STRATEGIES = ("auto", "vmap", "map")
@@ -77,11 +80,29 @@ class SpeakerTask:
 
 
 def resolve_strategy(strategy: str, mode: str, backend: str | None = None) -> str:
-    """`auto` -> `map` for full fine-tuning on CPU, `vmap` otherwise; explicit choices pass through."""
-    if strategy != "auto":
-        return strategy
-    backend = backend or jax.default_backend()
-    return "map" if backend == "cpu" and mode == "full" else "vmap"
+    """`auto` -> `map` for full fine-tuning on CPU, `vmap` otherwise; explicit choices pass through.
+
+    Only `full` adapts per-speaker copies of the large LSTM kernels, the case where `pick_strategy`'s
+    CPU rule applies; the other modes share those kernels and batch well everywhere.
+    """
+    if strategy == "auto" and mode != "full":
+        return "vmap"
+    return pick_strategy(strategy, backend)
+
+
+def speaker_mesh() -> Mesh:
+    """Every device of every process on the `speakers` axis."""
+    return make_mesh({SPEAKER_AXIS: -1})
+
+
+def place(tree, sharding: Sharding):
+    """Host values, the same on every process, as global arrays; each process fills only its own devices."""
+
+    def one(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+    return jax.tree_util.tree_map(one, tree)
 
 
 def is_personal(path: tuple[str, ...], mode: str) -> bool:
@@ -163,22 +184,25 @@ def predict_last(head: nn.Module, shared: dict, personal: dict, x, lengths) -> j
     return last_valid(head.apply({"params": merge_params(shared, personal)}, x), lengths)
 
 
-@functools.lru_cache(maxsize=None)
-def chunk_program(head: SequenceHead, strategy: str, steps: int, weight_decay: float):
-    """Jitted `(shared, personal, lr, sx, sl, sy, qx, ql) -> [C, Q, K]` for a chunk of speakers."""
+def chunk_program(head: SequenceHead, strategy: str, steps: int, weight_decay: float, mesh: Mesh | None = None):
+    """Jitted `(shared, personal, lr, sx, sl, sy, qx, ql) -> [C, Q, K]` for a chunk of speakers.
 
+    The speaker axis C is split over the `speakers` axis of `mesh` (default: `speaker_mesh()`); each
+    device runs `strategy` over its own speakers only. C must be a multiple of that axis.
+    """
+    return _chunk_program(head, strategy, steps, weight_decay, speaker_mesh() if mesh is None else mesh)
+
+
+@functools.lru_cache(maxsize=None)
+def _chunk_program(head: SequenceHead, strategy: str, steps: int, weight_decay: float, mesh: Mesh):
     def one_speaker(shared, personal, lr, sx, sl, sy, qx, ql):
         adapted = adapt_personal(head, shared, personal, sx, sl, sy, steps=steps, learning_rate=lr,
                                  weight_decay=weight_decay)
         return predict_last(head, shared, adapted, qx, ql)
 
-    def program(shared, personal, lr, sx, sl, sy, qx, ql):
-        if strategy == "vmap":
-            return jax.vmap(one_speaker, in_axes=(None, None, None, 0, 0, 0, 0, 0))(
-                shared, personal, lr, sx, sl, sy, qx, ql)
-        return jax.lax.map(lambda a: one_speaker(shared, personal, lr, *a), (sx, sl, sy, qx, ql))
-
-    return jax.jit(program)
+    mapped = per_device_map(one_speaker, mesh, SPEAKER_AXIS, in_axes=(None, None, None, 0, 0, 0, 0, 0),
+                            strategy=strategy)
+    return jax.jit(mapped, out_shardings=sharded(mesh, SPEAKER_AXIS))
 
 
 def _next_power_of_two(count: int) -> int:
@@ -210,33 +234,33 @@ def _chunk_arrays(tasks: Sequence[SpeakerTask], chunk: int, buckets: Sequence[in
 
 
 def personalise(head_params, tasks: Sequence[SpeakerTask], settings: AdaptSettings, *, hidden: int, outputs: int,
-                buckets: Sequence[int], progress: bool = False) -> list[np.ndarray]:
+                buckets: Sequence[int], progress: bool = False, mesh: Mesh | None = None) -> list[np.ndarray]:
     """Adapts a copy of the head to every speaker and returns each speaker's query predictions `[Q_s, K]`.
 
-    `head_params` are the trained (speaker-independent) head params; every speaker starts from them.
+    `head_params` are the trained (speaker-independent) head params (host values, the same on every
+    process); every speaker starts from them. Speakers are split over the `speakers` axis of `mesh`
+    (default `speaker_mesh()`); with several processes every process calls this with the same tasks.
     """
     if not tasks:
         return []
-    head = adapted_head(hidden, outputs, settings)
-    shared, personal = split_params(prepare_head_params(head_params, settings), settings.mode)
     strategy = resolve_strategy(settings.strategy, settings.mode)
-    devices = jax.devices()
+    mesh = speaker_mesh() if mesh is None else mesh
+    program = chunk_program(adapted_head(hidden, outputs, settings), strategy, settings.steps, settings.weight_decay,
+                            mesh)
+    shared, personal = split_params(to_host(prepare_head_params(head_params, settings)), settings.mode)
+    shared, personal = place((shared, personal), replicated(mesh))
+    devices = mesh.shape[SPEAKER_AXIS]
     chunk = min(settings.chunk_size, _next_power_of_two(len(tasks)))
-    chunk = math.ceil(chunk / len(devices)) * len(devices)
-    program = chunk_program(head, strategy, settings.steps, settings.weight_decay)
-    sharding = None
-    if len(devices) > 1:
-        sharding = NamedSharding(Mesh(np.array(devices), (SPEAKER_AXIS,)), PartitionSpec(SPEAKER_AXIS))
+    chunk = math.ceil(chunk / devices) * devices
+    sharding = sharded(mesh, SPEAKER_AXIS)
     # Chunks of speakers with similar query counts waste less padding; results go back in input order.
     order = sorted(range(len(tasks)), key=lambda i: len(tasks[i].query))
     results: list[np.ndarray | None] = [None] * len(tasks)
     for start in tqdm(range(0, len(order), chunk), desc=f"adapting ({settings.mode}, {strategy})",
                       disable=not progress, leave=False):
         members = order[start:start + chunk]
-        arrays = _chunk_arrays([tasks[i] for i in members], chunk, buckets)
-        if sharding is not None:
-            arrays = tuple(jax.device_put(a, sharding) for a in arrays)
-        predictions = np.asarray(program(shared, personal, jnp.float32(settings.learning_rate), *arrays))
+        arrays = place(_chunk_arrays([tasks[i] for i in members], chunk, buckets), sharding)
+        predictions = to_host(program(shared, personal, np.float32(settings.learning_rate), *arrays))
         for row, i in enumerate(members):
             results[i] = predictions[row, : len(tasks[i].query)]
     return results

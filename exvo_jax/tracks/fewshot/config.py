@@ -15,6 +15,9 @@ def default_config(hidden: int = 256) -> ml_collections.ConfigDict:
     config.max_frames = 200
     config.buckets = (10, 25, 50, 100, 200)
     config.eval_batch_size = 32
+    # Training is data-parallel: train.batch_size rows split over `data` (-1: every device). Adaptation
+    # and episodic meta-batches split speakers over all devices.
+    config.mesh = ml_collections.ConfigDict({"data": -1})
     config.model = ml_collections.ConfigDict(
         {"hidden": hidden, "outputs": len(EMOTIONS), "channels": (64, 128, 256)})
     config.train = ml_collections.ConfigDict(

@@ -7,6 +7,11 @@ adapted head on the query set is minimised with Adam over the speaker-independen
 speakers. `first_order=True` is first-order MAML (the query gradient at the adapted weights is applied
 to the initial weights); `False` differentiates through the K inner steps. With `inner steps = 0` this
 is plain supervised training of the head on the same batches, the control for the comparison.
+
+The speakers of a meta-batch are sharded over the `speakers` axis of a device mesh (by default all
+devices of all processes; the meta-batch must be a multiple of it) and the head's weights replicated:
+jit partitions the vmap over speakers and the mean over them becomes one all-reduce. Every process
+draws the same meta-batches (same seed) and places only its devices' speakers.
 """
 
 from __future__ import annotations
@@ -19,15 +24,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
 from tqdm import tqdm
 
 from exvo_jax.data.pipeline import bucket_length, pad_batch
+from exvo_jax.parallel import check_divisible, replicated, sharded, to_host
 from exvo_jax.tracks.fewshot.adapt import (
+    SPEAKER_AXIS,
     AdaptSettings,
     adapt_personal,
     adapted_head,
     merge_params,
+    place,
     predict_last,
+    speaker_mesh,
     split_params,
 )
 
@@ -57,8 +67,11 @@ class SpeakerClips:
 
 
 @functools.lru_cache(maxsize=None)
-def meta_step_program(head, inner_steps: int, weight_decay: float, first_order: bool, outer):
-    """Jitted `(shared, personal, opt_state, inner_lr, sx, sl, sy, qx, ql, qy, qw)` -> same first three + loss."""
+def meta_step_program(head, inner_steps: int, weight_decay: float, first_order: bool, outer, mesh: Mesh | None = None):
+    """Jitted `(shared, personal, opt_state, inner_lr, sx, sl, sy, qx, ql, qy, qw)` -> same first three + loss.
+
+    On a mesh the batch arrives sharded over `speakers`; weights, optimiser state and loss leave replicated.
+    """
 
     def speaker_loss(shared, personal, inner_lr, sx, sl, sy, qx, ql, qy, qw):
         if first_order:
@@ -84,7 +97,7 @@ def meta_step_program(head, inner_steps: int, weight_decay: float, first_order: 
         shared, personal = optax.apply_updates((shared, personal), updates)
         return shared, personal, opt_state, loss
 
-    return jax.jit(step)
+    return jax.jit(step, out_shardings=None if mesh is None else replicated(mesh))
 
 
 def sample_meta_batch(speakers: Sequence[SpeakerClips], rng: np.random.Generator, *, shots: int, meta_batch: int,
@@ -109,35 +122,45 @@ def sample_meta_batch(speakers: Sequence[SpeakerClips], rng: np.random.Generator
     return tuple(np.stack(column) for column in zip(*arrays))
 
 
+def check_meta_batch(meta_batch: int, mesh: Mesh | None = None) -> None:
+    """ValueError unless the meta-batch splits evenly over the `speakers` axis of `mesh` (default: all devices)."""
+    check_divisible(meta_batch, speaker_mesh() if mesh is None else mesh, SPEAKER_AXIS, what="episodic.meta_batch")
+
+
 def meta_train(head_params, speakers: Sequence[SpeakerClips], adapt: AdaptSettings, settings: EpisodicSettings, *,
-               hidden: int, outputs: int, shots: int, buckets: Sequence[int], progress: bool = False):
-    """Returns head params trained so that `adapt` on a speaker's support set does well on its queries.
+               hidden: int, outputs: int, shots: int, buckets: Sequence[int], progress: bool = False,
+               mesh: Mesh | None = None):
+    """Returns head params (host arrays) trained so that `adapt` on a speaker's support set does well on its queries.
 
     `adapt.mode` must be `full` or `bias_head` (LoRA factors are fresh per speaker, so there is no shared
-    initialisation of them to meta-learn).
+    initialisation of them to meta-learn). The meta-batch is split over the `speakers` axis of `mesh`
+    (default `speaker_mesh()`), of which it must be a multiple.
     """
     if adapt.mode not in ("full", "bias_head"):
         raise ValueError(f"episodic training adapts in mode 'full' or 'bias_head', got {adapt.mode!r}")
     usable = [s for s in speakers if len(s.features) > shots]
     if not usable:
         raise ValueError(f"episodic training needs speakers with more than {shots} clips")
+    mesh = speaker_mesh() if mesh is None else mesh
+    check_meta_batch(settings.meta_batch, mesh)
     head = adapted_head(hidden, outputs, adapt)
-    shared, personal = split_params(head_params, adapt.mode)
+    shared, personal = split_params(to_host(head_params), adapt.mode)
     outer = optax.adam(settings.learning_rate)
-    opt_state = outer.init((shared, personal))
-    step = meta_step_program(head, adapt.steps, adapt.weight_decay, settings.first_order, outer)
+    shared, personal, opt_state = place((shared, personal, to_host(outer.init((shared, personal)))), replicated(mesh))
+    step = meta_step_program(head, adapt.steps, adapt.weight_decay, settings.first_order, outer, mesh)
     length = bucket_length(max(len(f) for s in usable for f in s.features), buckets)
     rng = np.random.default_rng(settings.seed)
     losses = []
     for _ in tqdm(range(settings.steps), desc="episodic training", disable=not progress, leave=False):
         batch = sample_meta_batch(usable, rng, shots=shots, meta_batch=settings.meta_batch,
                                   query_clips=settings.query_clips, length=length)
-        shared, personal, opt_state, loss = step(shared, personal, opt_state, jnp.float32(adapt.learning_rate), *batch)
+        shared, personal, opt_state, loss = step(shared, personal, opt_state, np.float32(adapt.learning_rate),
+                                                 *place(batch, sharded(mesh, SPEAKER_AXIS)))
         losses.append(loss)
-    final = float(losses[-1]) if losses else float("nan")
+    final = float(to_host(losses[-1])) if losses else float("nan")
     if losses and not np.isfinite(final):
         raise FloatingPointError(f"non-finite episodic loss {final}")
-    return merge_params(shared, personal)
+    return to_host(merge_params(shared, personal))
 
 
 def speaker_normalise(features: Sequence[np.ndarray], speakers: Sequence[str]) -> list[np.ndarray]:

@@ -1,4 +1,8 @@
-"""Few-shot results as Table 4 of the ExVo paper (per-emotion CCC and mean CCC), Markdown, JSON and a plot."""
+"""Few-shot results as Table 4 of the ExVo paper (per-emotion CCC and mean CCC), Markdown, JSON and a plot.
+
+Rows score exactly what a submission holds: predictions pass through `submitted` (clipped to the
+[0, 1] intensity range) both here and in `predict` before they are written.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,30 @@ from exvo_jax.atomic import atomic_path, write_text  # noqa: E402
 from exvo_jax.metrics import ccc  # noqa: E402
 
 
+EMOTION_RANGE = (0.0, 1.0)
+
+
+def submitted(predictions: np.ndarray) -> np.ndarray:
+    """Emotion predictions as the submission writes them: clipped to the [0, 1] intensity range."""
+    return np.clip(np.asarray(predictions), *EMOTION_RANGE)
+
+
 def score_row(model: str, setting: str, split: str, names: Sequence[str], y_true: np.ndarray,
               y_pred: np.ndarray) -> dict:
-    """One table row: population CCC per output column and their mean, pooled over all query clips."""
-    per_column = np.asarray(jax.jit(ccc)(y_true, y_pred), np.float64)
+    """One table row: population CCC per output column and their mean, pooled over all query clips,
+    of the predictions as submitted (`submitted(y_pred)`)."""
+    per_column = np.asarray(jax.jit(ccc)(y_true, submitted(y_pred)), np.float64)
     return {"model": model, "setting": setting, "split": split, "clips": int(len(y_true)),
             "ccc": {n: float(v) for n, v in zip(names, per_column)}, "mean_ccc": float(np.mean(per_column))}
+
+
+def table_header(model_name: str, report: str, select: str, shots: int, held_out: bool = False) -> str:
+    """Title and protocol line above Table 4: what was scored, on which speakers, and where choices were made."""
+    kept_out = " (Val speakers held out from every choice)" if held_out else ""
+    return (f"# Few-shot personalisation, {model_name} (Table 4 layout)\n\nPopulation CCC of the predictions as "
+            f"submitted (clipped to [0, 1]) on the query clips of {report} speakers{kept_out} (support: first "
+            f"{shots} clips of each speaker). Best epoch, adaptation settings and head chosen on {select} "
+            f"speakers with the same protocol.\n\n")
 
 
 def render_table(rows: Sequence[dict]) -> str:

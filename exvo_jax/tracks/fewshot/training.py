@@ -1,11 +1,16 @@
 """Speaker-independent training of the few-shot model: AdamW, bucketed batches, best-by-validation CCC.
 
-`fit(config, workdir, train, val)` trains on framed Train clips and keeps the parameters of the epoch
-with the best validation mean CCC; it stops after `patience` epochs without improvement. Every epoch
-is checkpointed with orbax (state, best parameters, counters, history), and a rerun in the same
-workdir resumes exactly where it stopped: batches come from the input pipeline's `epoch_loader`, whose
-order depends only on (seed, epoch).
-The per-epoch history (train loss, validation mean CCC) is saved in the same checkpoint.
+`fit(config, run, train, val)` trains on framed Train clips and keeps the parameters of the epoch with
+the best validation mean CCC; it stops after `patience` epochs without improvement. Every epoch is
+checkpointed through the run layer (state, best parameters, counters, history) and its scalars go to
+the run's metrics log; a rerun in the same workdir resumes exactly where it stopped: batches come from
+the input pipeline's `epoch_loader`, whose order depends only on (seed, epoch).
+
+Training is data-parallel on the `data` axis of `config.mesh`: every global batch of
+`config.train.batch_size` rows is split over that axis, parameters and optimiser state are replicated,
+and jit's SPMD partitioning makes the gradient and the batch-norm statistics (sums over the batch
+axis) global. Every process collates the same global batch (all of them hold the framed clips) and
+places only the rows of its own devices, so the batches do not depend on the number of processes.
 """
 
 from __future__ import annotations
@@ -15,19 +20,28 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import grain.python as grain
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-import orbax.checkpoint as ocp
 from flax import struct
+from jax.sharding import Mesh
 from tqdm import tqdm
 
+from exvo_jax.data.errors import DataError
 from exvo_jax.data.pipeline import IN_MEMORY, epoch_loader
 from exvo_jax.metrics import mean_ccc
 from exvo_jax.models.fewshot import FewShotModel, last_valid
+from exvo_jax.parallel import check_divisible, global_batch, make_mesh, replicated, to_host
+from exvo_jax.run import WATCH_FIELDS, Json, Run, data_fingerprint, open_run
 from exvo_jax.tracks.fewshot.inference import predict_clips
+
+DATA_AXIS = "data"
+# Besides the run layer's: how rows and speakers are spread over devices (or adaptation chunked) changes
+# float rounding and speed, not what is computed.
+WATCH = WATCH_FIELDS | {"mesh.data", "adapt.strategy", "adapt.chunk_size"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,24 +82,40 @@ def build_model(config: ml_collections.ConfigDict) -> FewShotModel:
     return FewShotModel(hidden=config.model.hidden, outputs=config.model.outputs, channels=tuple(config.model.channels))
 
 
+def train_mesh(config: ml_collections.ConfigDict) -> Mesh:
+    """The mesh of `config.mesh` (it needs a `data` axis); a size that does not fit the devices or the
+    global batch `config.train.batch_size` is a `DataError`."""
+    axes = dict(config.mesh.items())
+    try:
+        if DATA_AXIS not in axes:
+            raise ValueError(f"few-shot training is data-parallel: it needs a {DATA_AXIS!r} axis")
+        mesh = make_mesh(axes)
+        check_divisible(config.train.batch_size, mesh, DATA_AXIS, what="train.batch_size (the global batch)")
+    except ValueError as err:
+        raise DataError(f"config.mesh {axes}: {err}") from None
+    return mesh
+
+
 @functools.lru_cache(maxsize=None)
-def init_program(model: FewShotModel, learning_rate: float, weight_decay: float):
-    """Jitted `(key, frames, mask) -> (params, batch_stats, opt_state)` and the optimiser."""
+def init_program(model: FewShotModel, learning_rate: float, weight_decay: float, mesh: Mesh | None = None):
+    """Jitted `(key, frames, mask) -> (step, params, batch_stats, opt_state)` (replicated over `mesh`) and the
+    optimiser."""
     tx = optax.adamw(learning_rate, weight_decay=weight_decay)
 
-    @jax.jit
     def init(key, frames, mask):  # inputs as arguments: XLA would constant-fold convolutions of constants
         variables = model.init(key, frames, mask)
-        return variables["params"], variables["batch_stats"], tx.init(variables["params"])
+        return jnp.zeros((), jnp.int32), variables["params"], variables["batch_stats"], tx.init(variables["params"])
 
-    return init, tx
+    return jax.jit(init, out_shardings=None if mesh is None else replicated(mesh)), tx
 
 
-def init_state(model: FewShotModel, config: ml_collections.ConfigDict) -> tuple[TrainState, Progress]:
-    init, tx = init_program(model, config.train.learning_rate, config.train.weight_decay)
-    params, stats, opt_state = init(jax.random.key(config.seed), np.zeros((1, 1, 1600), np.float32),
-                                    np.ones((1, 1), bool))
-    state = TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=stats, opt_state=opt_state, tx=tx)
+def init_state(model: FewShotModel, config: ml_collections.ConfigDict,
+               mesh: Mesh | None = None) -> tuple[TrainState, Progress]:
+    """A fresh state (replicated over `mesh`) and progress record (host arrays)."""
+    init, tx = init_program(model, config.train.learning_rate, config.train.weight_decay, mesh)
+    step, params, stats, opt_state = init(jax.random.key(config.seed), np.zeros((1, 1, 1600), np.float32),
+                                          np.ones((1, 1), bool))
+    state = TrainState(step=step, params=params, batch_stats=stats, opt_state=opt_state, tx=tx)
     progress = Progress(epoch=np.array(0, np.int32), best_epoch=np.array(-1, np.int32),
                         best_score=np.array(-np.inf, np.float32), best_params=host_copy(params),
                         best_batch_stats=host_copy(stats))
@@ -93,8 +123,8 @@ def init_state(model: FewShotModel, config: ml_collections.ConfigDict) -> tuple[
 
 
 def host_copy(tree):
-    """Host copies of a pytree's arrays, independent of device buffers that a donating step reuses."""
-    return jax.tree.map(np.array, tree)
+    """Host copies of a pytree's arrays (global ones gathered), independent of buffers a donating step reuses."""
+    return jax.tree.map(np.array, to_host(tree))
 
 
 def last_frame_loss(outputs: jax.Array, lengths: jax.Array, targets: jax.Array, weights: jax.Array) -> jax.Array:
@@ -104,8 +134,11 @@ def last_frame_loss(outputs: jax.Array, lengths: jax.Array, targets: jax.Array, 
 
 
 @functools.lru_cache(maxsize=None)
-def train_step_program(model: FewShotModel):
-    """Jitted `(state, frames [B, T, 1600], mask [B, T], targets [B, K], weights [B]) -> (state, loss)`."""
+def train_step_program(model: FewShotModel, mesh: Mesh | None = None):
+    """Jitted `(state, frames [B, T, 1600], mask [B, T], targets [B, K], weights [B]) -> (state, loss)`.
+
+    On a mesh the batch arrives sharded over `data` and the state and loss leave replicated.
+    """
 
     def step(state: TrainState, frames, mask, targets, weights):
         def loss_fn(params):
@@ -118,18 +151,36 @@ def train_step_program(model: FewShotModel):
         return state.replace(step=state.step + 1, params=optax.apply_updates(state.params, updates),
                              batch_stats=stats, opt_state=opt_state), loss
 
-    return jax.jit(step, donate_argnums=0)
+    return jax.jit(step, donate_argnums=0, out_shardings=None if mesh is None else replicated(mesh))
 
 
 def epoch_batches(data: FramedSet, batch_size: int, buckets, seed: int, epoch: int):
     """`(frames [B, T, 1600], mask [B, T], targets [B, K], weights [B])` of one epoch, `batch_size` global.
 
-    The order is fixed by (seed, epoch); rows filling the last batch weigh 0.
+    The order is fixed by (seed, epoch); rows filling the last batch weigh 0. Every process reads the
+    whole global batch (the clips are in memory on every host); `device_batch` keeps its own rows.
     """
     loader = epoch_loader(data, seed=seed, epoch=epoch, global_batch_size=batch_size, buckets=buckets,
-                          field="frames", read_options=IN_MEMORY)
+                          field="frames", read_options=IN_MEMORY, shard_options=grain.NoSharding())
     for batch in loader:
         yield batch["frames"], batch["mask"], batch["targets"], batch["valid"].astype(np.float32)
+
+
+def local_rows(mesh: Mesh, rows: int, axis: str = DATA_AXIS) -> slice:
+    """The rows of a global batch of `rows` that this process's devices hold along `axis` (contiguous)."""
+    position = mesh.axis_names.index(axis)
+    mine = sorted({index[position] for index, device in np.ndenumerate(mesh.devices)
+                   if device.process_index == jax.process_index()})
+    if mine != list(range(mine[0], mine[-1] + 1)):
+        raise ValueError(f"this process holds the non-contiguous {axis!r} positions {mine}; use another mesh")
+    per = rows // mesh.shape[axis]
+    return slice(mine[0] * per, (mine[-1] + 1) * per)
+
+
+def device_batch(batch: tuple[np.ndarray, ...], mesh: Mesh) -> tuple[jax.Array, ...]:
+    """A global batch (the same on every process) as arrays sharded over `data`, each process giving its rows."""
+    rows = local_rows(mesh, len(batch[0]))
+    return global_batch(tuple(x[rows] for x in batch), mesh, DATA_AXIS)
 
 
 def validation_score(model: FewShotModel, params, batch_stats, data: FramedSet, config) -> float:
@@ -138,48 +189,49 @@ def validation_score(model: FewShotModel, params, batch_stats, data: FramedSet, 
     return float(jax.jit(mean_ccc)(data.targets, predictions))
 
 
-def checkpoint_manager(workdir: Path) -> ocp.CheckpointManager:
-    return ocp.CheckpointManager((Path(workdir) / "checkpoints").absolute(),
-                                 options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+def fit(config: ml_collections.ConfigDict, run: Run | str | Path, train: FramedSet, val: FramedSet, *,
+        mesh: Mesh | None = None, progress: bool = True) -> tuple[Progress, list[dict]]:
+    """Trains (or resumes) in `run`; returns the progress record (`best_params` of the selected epoch, host
+    arrays) and the history. The mesh defaults to `train_mesh(config)`.
 
-
-def fit(config: ml_collections.ConfigDict, workdir: str | Path, train: FramedSet, val: FramedSet,
-        progress: bool = True) -> tuple[Progress, list[dict]]:
-    """Trains (or resumes); returns the progress record (`best_params` of the selected epoch) and the history."""
+    `run` may be a workdir instead, for clips that come from no files (the data fingerprint is empty):
+    it is opened with `open_run` for the duration of the training.
+    """
+    if not isinstance(run, Run):
+        with open_run(run, config, data_fingerprint([]), watch_fields=WATCH) as opened:
+            return fit(config, opened, train, val, mesh=mesh, progress=progress)
+    mesh = train_mesh(config) if mesh is None else mesh
     model = build_model(config)
-    state, record = init_state(model, config)
-    history: list[dict] = []
-    manager = checkpoint_manager(Path(workdir))
-    if manager.latest_step() is not None:
-        restored = manager.restore(manager.latest_step(), args=ocp.args.Composite(
-            state=ocp.args.StandardRestore(state), progress=ocp.args.StandardRestore(record),
-            history=ocp.args.JsonRestore()))
-        state = jax.device_put(restored.state.replace(tx=state.tx))
-        record, history = host_copy(restored.progress), list(restored.history)
-    step = train_step_program(model)
+    state, record = init_state(model, config, mesh)
+    saved, items = run.restore(state=state, progress=record, history=Json([]))
+    if saved is not None:
+        state = items["state"].replace(tx=state.tx)
+        record, history = host_copy(items["progress"]), list(items["history"])
+    else:
+        history = []
+    step = train_step_program(model, mesh)
     buckets = tuple(config.buckets)
-    epochs = tqdm(range(int(record.epoch), config.train.epochs), desc="training", disable=not progress)
+    epochs = tqdm(range(int(record.epoch), config.train.epochs), desc="training",
+                  disable=not (progress and run.is_primary))
     for epoch in epochs:
         if int(record.best_epoch) >= 0 and epoch - 1 - int(record.best_epoch) >= config.train.patience:
             break
         losses = []
         for batch in epoch_batches(train, config.train.batch_size, buckets, config.seed, epoch):
-            state, loss = step(state, *batch)
+            state, loss = step(state, *device_batch(batch, mesh))
             losses.append(loss)
-        train_loss = float(np.mean(jax.device_get(losses)))
+        train_loss = float(np.mean(to_host(losses)))
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"non-finite training loss {train_loss} in epoch {epoch}")
-        score = validation_score(model, state.params, state.batch_stats, val, config)
+        weights = host_copy((state.params, state.batch_stats))  # evaluation runs on every host, from host arrays
+        score = validation_score(model, *weights, val, config)
         record = record.replace(epoch=np.array(epoch + 1, np.int32))
         if score > float(record.best_score):
             record = record.replace(best_score=np.array(score, np.float32), best_epoch=np.array(epoch, np.int32),
-                                    best_params=host_copy(state.params), best_batch_stats=host_copy(state.batch_stats))
+                                    best_params=weights[0], best_batch_stats=weights[1])
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_mean_ccc": score})
-        # Host copies, so that the donated buffers of the next step are not the ones being saved.
-        manager.save(epoch + 1, args=ocp.args.Composite(state=ocp.args.StandardSave(host_copy(state)),
-                                                        progress=ocp.args.StandardSave(record),
-                                                        history=ocp.args.JsonSave(history)))
+        # The run copies device arrays to host before returning, so the next step may donate them.
+        run.save(epoch + 1, state=state, progress=record, history=Json(history))
+        run.log_metrics(epoch + 1, train_loss=train_loss, val_mean_ccc=score)
         epochs.set_postfix(loss=f"{train_loss:.4f}", val_ccc=f"{score:.4f}")
-    manager.wait_until_finished()
-    manager.close()
     return record, history

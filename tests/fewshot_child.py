@@ -1,0 +1,84 @@
+"""Child process of tests/test_fewshot_platform.py: few-shot training and adaptation on 8 simulated CPU devices.
+
+`python tests/fewshot_child.py devices WORKDIR` (with XLA_FLAGS forcing 8 host devices) trains the tiny
+model for two epochs on one device and on all 8 (the global batch of 8 rows split over `data`), adapts
+nine speakers on one device and on all 8 (chunks of 16 speakers, two per device), and prints one JSON
+line of facts for the parent test to assert on.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from exvo_jax.config_files import load_config
+from exvo_jax.data.errors import DataError
+from exvo_jax.parallel import make_mesh, sharded, to_host
+from exvo_jax.tracks.fewshot import adapt
+from exvo_jax.tracks.fewshot.training import FramedSet, device_batch, epoch_batches, fit, train_mesh
+from tests.test_fewshot_adapt import FEATURES, HIDDEN, OUTPUTS, make_tasks
+
+
+def tiny_config():
+    config = load_config("experiments/fewshot/tiny.py")
+    config.train.epochs, config.train.patience, config.train.batch_size = 2, 100, 8
+    return config
+
+
+def relative_error(a, b) -> float:
+    """Largest |a - b| / (|b| + 1e-3) over the leaves (empty ones skipped)."""
+    pairs = [(np.asarray(x, np.float64), np.asarray(y, np.float64))
+             for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b))]
+    return max(float(np.max(np.abs(x - y) / (np.abs(y) + 1e-3))) for x, y in pairs if x.size)
+
+
+def devices_facts(workdir: Path) -> dict:
+    rng = np.random.default_rng(0)
+    frames = [rng.normal(size=(int(n), 1600)).astype(np.float32) * 0.1 for n in rng.integers(1, 10, size=20)]
+    data = FramedSet(frames, rng.uniform(size=(20, 10)).astype(np.float32))
+    config = tiny_config()
+    one = make_mesh({"data": 1}, devices=jax.devices()[:1])
+    _, reference = fit(config, workdir / "one", data, data, mesh=one, progress=False)
+    mesh = train_mesh(config)
+    _, history = fit(config, workdir / "eight", data, data, progress=False)
+    batch = device_batch(next(epoch_batches(data, 8, tuple(config.buckets), 0, 0)), mesh)
+
+    head = jax.jit(adapt.SequenceHead(HIDDEN, OUTPUTS).init)(jax.random.key(0), np.zeros((1, 2, FEATURES)))["params"]
+    tasks = make_tasks(9)
+    settings = adapt.AdaptSettings(mode="full", steps=4, learning_rate=0.05, chunk_size=16)
+    common = dict(hidden=HIDDEN, outputs=OUTPUTS, buckets=(5, 10))
+    alone = adapt.personalise(head, tasks, settings, mesh=make_mesh({"speakers": 1}, jax.devices()[:1]), **common)
+    spread = adapt.personalise(head, tasks, settings, **common)
+    speakers = adapt.speaker_mesh()
+    program = adapt.chunk_program(adapt.adapted_head(HIDDEN, OUTPUTS, settings), "map", 4, settings.weight_decay)
+    arrays = adapt.place(adapt._chunk_arrays(tasks, 16, (5, 10)), sharded(speakers, "speakers"))
+    shared, personal = adapt.split_params(to_host(head), "full")
+    out = program(shared, personal, np.float32(0.05), *arrays)
+
+    config.train.batch_size = 6
+    try:
+        train_mesh(config)
+        error = None
+    except DataError as err:
+        error = str(err)
+    return {
+        "devices": jax.device_count(),
+        "epochs": [h["epoch"] for h in history],
+        "loss_error": relative_error([h["train_loss"] for h in history], [h["train_loss"] for h in reference]),
+        "ccc_error": max(abs(h["val_mean_ccc"] - r["val_mean_ccc"]) for h, r in zip(history, reference)),
+        "adapted_error": relative_error(spread, alone),
+        "batch_sharding": [str(batch[0].sharding.spec), list(batch[0].shape),
+                           list(batch[0].addressable_shards[0].data.shape)],
+        "chunk_sharding": [str(arrays[0].sharding.spec), list(arrays[0].shape),
+                           list(arrays[0].addressable_shards[0].data.shape)],
+        "adapted_sharding": [str(out.sharding.spec), list(out.addressable_shards[0].data.shape)],
+        "error": error,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(devices_facts(Path(sys.argv[2]))))
