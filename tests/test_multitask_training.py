@@ -7,11 +7,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from exvo_jax.models.multitask import TaskSpec
+from exvo_jax.models.multitask import MultitaskNet, TaskSpec
 from exvo_jax.tracks.multitask import seeds
 from exvo_jax.tracks.multitask.config import default_config
 from exvo_jax.tracks.multitask.data import MultitaskData, SplitData
-from exvo_jax.tracks.multitask.train import fit
+from exvo_jax.run import data_fingerprint, open_run
+from exvo_jax.tracks.multitask import train
 
 TASKS = (TaskSpec("emotion", "intensity", 10), TaskSpec("age", "regression", 1), TaskSpec("country", "classification", 4))
 
@@ -39,6 +40,12 @@ def tiny_config(**overrides):
     config.max_epochs = 4
     config.update(overrides)
     return config
+
+
+def fit(config, data, workdir, **kwargs):
+    """`train.fit` in its own run (in-memory data: no input files to fingerprint)."""
+    with open_run(workdir, config, data_fingerprint([])) as run:
+        return train.fit(config, data, run, progress=False, **kwargs)
 
 
 def test_batch_plan_visits_every_row_once_and_masks_the_padded_tail():
@@ -106,19 +113,18 @@ def test_bad_settings_are_rejected_with_the_setting_named():
     with pytest.raises(ValueError, match="patience"):
         seeds.Stopping.create(patience=0)
     with pytest.raises(ValueError, match="unknown strategy"):
-        seeds.pick_strategy("pmap")
-    assert seeds.pick_strategy("auto") == ("map" if jax.default_backend() == "cpu" else "vmap")
+        seeds.epoch_program(MultitaskNet(TASKS), seeds.Hyper(), "pmap")
 
 
 def test_regression_targets_are_standardised_on_train_only_when_asked(data):
     from exvo_jax.features.scaling import StandardScaler
-    from exvo_jax.tracks.multitask.train import _device_split, target_scaling
+    from exvo_jax.tracks.multitask.train import scaled_split, target_scaling
 
     assert target_scaling(tiny_config(), data) == {}  # the baseline trains on age in years
     scaling = target_scaling(tiny_config(scale_targets=True), data)
     assert set(scaling) == {"age"}
     mean, std = scaling["age"]
     np.testing.assert_allclose([mean, std], [data.train.labels["age"].mean(), data.train.labels["age"].std()], rtol=1e-5)
-    _, labels = _device_split(data.val, StandardScaler.fit(data.train.features), data.tasks, scaling)
+    _, labels = scaled_split(data.val, StandardScaler.fit(data.train.features), data.tasks, scaling)
     np.testing.assert_allclose(np.asarray(labels["age"]), (data.val.labels["age"] - mean) / std, rtol=1e-5)
     np.testing.assert_array_equal(np.asarray(labels["country"]), data.val.labels["country"])

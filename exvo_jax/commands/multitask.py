@@ -4,7 +4,11 @@
     exvo-jax multitask predict --workdir runs/compare --data-dir DIR --out submissions/
     exvo-jax multitask predict --workdir runs/compare --audio-dir my_clips/ --out predictions.csv
 
-Re-running `train` with the same workdir resumes from the last finished epoch.
+Re-running `train` with the same workdir resumes from the last checkpoint; a different config (other
+than the epoch budget, patience, checkpoint cadence, feature workers and cache, mesh and strategy) or
+different data are refused unless `--overwrite`. On several processes (hosts sharing the workdir), run the same command in
+each with `--coordinator-address HOST:PORT --num-processes N --process-id I`, and `--set mesh.data=K` to
+split mini-batches as well as seeds over devices.
 """
 
 from __future__ import annotations
@@ -32,9 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from exvo_jax.parallel import initialize, is_main_process
     from exvo_jax.tracks.multitask import train_and_evaluate
 
-    print_results(train_and_evaluate(config_from_args(args), args.workdir))
+    initialize(args)
+    results = train_and_evaluate(config_from_args(args), args.workdir, overwrite=args.overwrite)
+    if is_main_process():  # the one process that wrote the tables
+        print_results(results)
     return 0
 
 

@@ -1,27 +1,23 @@
 """A trained multitask model as saved for prediction: network settings, tasks, scaler and parameters.
 
-`<workdir>/model/` holds `model.json` (everything but arrays) and an orbax checkpoint `arrays/` with the
-parameters of the selected seed and the feature scaler fit on the training split.
+The run layer's model export (`exvo_jax.run.export_model`): `<workdir>/model/model.json` holds everything
+but arrays, `model/arrays/` the parameters of the selected seed and the feature scaler fit on the
+training split. `predict` reads it with `load_bundle`, without opening the run.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 
-from exvo_jax.atomic import write_text
-from exvo_jax.data.errors import DataError
 from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import MultitaskNet, TaskSpec
-
-MODEL_DIR = "model"
+from exvo_jax.run import export_model, import_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +45,7 @@ class ModelBundle:
 
 
 def save_bundle(workdir: str | Path, bundle: ModelBundle) -> Path:
-    root = Path(workdir) / MODEL_DIR
-    root.mkdir(parents=True, exist_ok=True)
+    """Exports the bundle to `<workdir>/model/` (on every process of a multi-process run); returns that folder."""
     meta = {
         "tasks": [dataclasses.asdict(t) for t in bundle.model.tasks],
         "trunk": list(bundle.model.trunk),
@@ -63,40 +58,30 @@ def save_bundle(workdir: str | Path, bundle: ModelBundle) -> Path:
         "column_names": {k: list(v) for k, v in bundle.column_names.items()},
         "target_scaling": {k: list(v) for k, v in bundle.target_scaling.items()},
     }
-    checkpointer = ocp.StandardCheckpointer()
-    checkpointer.save((root / "arrays").absolute(), {"params": bundle.params, "scaler": bundle.scaler.to_arrays()},
-                      force=True)
-    checkpointer.wait_until_finished()
-    write_text(root / "model.json", json.dumps(meta, indent=2) + "\n")
-    return root
+    return export_model(workdir, {"params": bundle.params, "scaler": bundle.scaler.to_arrays()}, meta)
+
+
+def _network(meta: Mapping) -> MultitaskNet:
+    return MultitaskNet(tasks=tuple(TaskSpec(**t) for t in meta["tasks"]), trunk=tuple(meta["trunk"]),
+                        head_hidden=meta["head_hidden"], log_var_init=meta["log_var_init"])
+
+
+def _template(meta: Mapping) -> dict:
+    dim = meta["dim"]
+    params = _network(meta).init(jax.random.PRNGKey(0), jnp.zeros((1, dim), jnp.float32))["params"]
+    return {"params": params, "scaler": {"mean": np.zeros(dim, np.float32), "scale": np.zeros(dim, np.float32)}}
 
 
 def load_bundle(workdir: str | Path) -> ModelBundle:
-    root = Path(workdir) / MODEL_DIR
-    if not (root / "model.json").exists():
-        raise DataError(f"{root}: no trained model here (model.json is missing); run `exvo-jax multitask train` first")
-    meta = json.loads((root / "model.json").read_text())
-    model = MultitaskNet(
-        tasks=tuple(TaskSpec(**t) for t in meta["tasks"]),
-        trunk=tuple(meta["trunk"]),
-        head_hidden=meta["head_hidden"],
-        log_var_init=meta["log_var_init"],
-    )
-    dim = meta["dim"]
-    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, dim), jnp.float32))["params"]
-    target = {"params": params, "scaler": {"mean": np.zeros(dim, np.float32), "scale": np.zeros(dim, np.float32)}}
-    arrays = ocp.StandardCheckpointer().restore((root / "arrays").absolute(), target)
+    """The model exported by `exvo-jax multitask train` in `workdir` (a `DataError` where there is none)."""
+    arrays, meta = import_model(workdir, _template, command="exvo-jax multitask train")
     return ModelBundle(
-        model=model,
+        model=_network(meta),
         params=arrays["params"],
-        scaler=StandardScaler.from_arrays(_numpy(arrays["scaler"])),
+        scaler=StandardScaler.from_arrays({k: np.asarray(v) for k, v in arrays["scaler"].items()}),
         feature_set=meta["feature_set"],
         dataset=meta["dataset"],
         seed=meta["seed"],
         column_names={k: tuple(v) for k, v in meta["column_names"].items()},
         target_scaling={k: (float(v[0]), float(v[1])) for k, v in meta.get("target_scaling", {}).items()},
     )
-
-
-def _numpy(tree: Mapping) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v) for k, v in tree.items()}

@@ -30,6 +30,11 @@ def default_config() -> ml_collections.ConfigDict:
     config.restore = "best"  # "best" validation-loss epoch, or "last" (the reference's behaviour)
     config.checkpoint_every = 1  # epochs between orbax checkpoints (the final epoch is always saved)
     config.strategy = "auto"  # "auto" (vmap on accelerators, map on CPU), "vmap" or "map"
+    # Devices per mesh axis (-1: all the others). Seeds are split over `seeds` (padded with inert copies of the
+    # first seed to a multiple of it; their results are dropped); `data` > 1 also splits the training rows and
+    # every mini-batch (batch_size must be divisible by it). Seeds are the outer axis, data the inner one.
+    # Both may change when a run resumes, as may `strategy`.
+    config.mesh = ml_collections.ConfigDict({"seeds": -1, "data": 1})
     config.ccc_variant = "population"  # or "reference" (variances 1/(N-1), covariance 1/N)
     config.team = "exvo-jax"
     return config

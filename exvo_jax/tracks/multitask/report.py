@@ -2,11 +2,11 @@
 
 A run's table has one row per seed, then mean +/- std over seeds and the trivial predictor; several runs
 (feature sets) render as the paper's Table 2: one row per feature set with mean +/- std over seeds.
+A run writes them into its workdir through the run layer (`write_outputs`: process 0 only).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,7 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from exvo_jax.atomic import atomic_path, write_text  # noqa: E402
+from exvo_jax.atomic import atomic_path  # noqa: E402
+from exvo_jax.run import Run  # noqa: E402
+
+OUTPUTS = {"markdown": "results.md", "json": "results.json", "plot": "losses.png"}
 
 
 def _cell(value: float) -> str:
@@ -61,10 +64,6 @@ def render_markdown(results: Mapping | Sequence[Mapping]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_json(path: str | Path, payload: Mapping) -> None:
-    write_text(path, json.dumps(payload, indent=2, allow_nan=True) + "\n")
-
-
 def plot_losses(path: str | Path, seeds: Sequence[int], train_loss: np.ndarray, val_loss: np.ndarray, title: str) -> None:
     """Training and validation loss per epoch, one colour per seed; train_loss, val_loss: [S, E] (NaN = not run)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -81,3 +80,13 @@ def plot_losses(path: str | Path, seeds: Sequence[int], train_loss: np.ndarray, 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
+
+
+def write_outputs(run: Run, results: dict) -> None:
+    """results.md, results.json and losses.png (from `results["history"]`) in the run's workdir, by process 0."""
+    run.write_text(OUTPUTS["markdown"], render_markdown(results))
+    run.write_json(OUTPUTS["json"], results)
+    if run.is_primary:
+        history = {k: np.asarray(v, np.float64) for k, v in results["history"].items()}
+        plot_losses(run.workdir / OUTPUTS["plot"], results["seeds"], history["train_loss"], history["val_loss"],
+                    f"{results['dataset']} / {results['feature_set']}")

@@ -3,9 +3,11 @@
 Each seed's epoch is a `lax.scan` over its reshuffled mini-batches (the last partial batch is padded
 and masked, never dropped), followed by the validation loss and the early-stopping update (patience,
 min delta); a stopped seed's state passes through unchanged. Seeds are stacked along a leading axis
-and run either with `jax.vmap` (accelerators) or one after another with `lax.map` (CPU, where
-batched products over per-seed weight copies lose the cache). Both give the same result up to float
-rounding (tested to 1e-5 relative).
+sharded over the mesh axis `seeds`; under `exvo_jax.parallel.per_device_map` each device runs only
+its own seeds, with `jax.vmap` (accelerators) or one after another with `lax.map` (CPU, where batched
+products over per-seed weight copies lose the cache). Both give the same result up to float rounding
+(tested to 1e-5 relative). Where the mesh axis `data` has several devices, training rows and every
+mini-batch are split over it (data parallelism within each seed).
 """
 
 from __future__ import annotations
@@ -19,19 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh, PartitionSpec
 
 from exvo_jax.models.multitask import MultitaskNet, task_losses, uncertainty_weighted
-
-STRATEGIES = ("vmap", "map")
-
-
-def pick_strategy(strategy: str = "auto") -> str:
-    """`vmap` on accelerators, `map` on CPU; an explicit choice wins."""
-    if strategy == "auto":
-        return "map" if jax.default_backend() == "cpu" else "vmap"
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r} (expected auto, {', '.join(STRATEGIES)})")
-    return strategy
+from exvo_jax.parallel import make_mesh, pad_leading, per_device_map, pick_strategy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,18 +106,11 @@ def init_state(model: MultitaskNet, tx: optax.GradientTransformation, seed: int,
     )
 
 
-def stack(trees: Sequence):
-    """Stacks pytrees along a new leading (seed) axis."""
-    return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *trees)
-
-
-def unstack(tree, index: int):
-    return jax.tree_util.tree_map(lambda x: x[index], tree)
-
-
 def init_states(model: MultitaskNet, tx: optax.GradientTransformation, seeds: Sequence[int], dim: int,
                 max_epochs: int) -> SeedState:
-    return stack([init_state(model, tx, s, dim, max_epochs) for s in seeds])
+    """`init_state` of every seed, stacked along a leading axis on host (numpy), ready to be placed on a mesh."""
+    states = [init_state(model, tx, s, dim, max_epochs) for s in seeds]
+    return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *states)
 
 
 def batch_plan(key: jax.Array, n: int, batch_size: int) -> tuple[jax.Array, jax.Array]:
@@ -147,20 +133,28 @@ def make_loss_fn(model: MultitaskNet, hyper: Hyper) -> Callable:
     return loss_fn
 
 
-def make_seed_epoch(model: MultitaskNet, tx: optax.GradientTransformation, hyper: Hyper) -> Callable:
-    """seed_epoch(state, train, val, stopping) -> state for one seed; train/val = (features [N, D], {task: labels})."""
+def make_seed_epoch(model: MultitaskNet, tx: optax.GradientTransformation, hyper: Hyper, rows: int | None = None,
+                    split_batches: bool = False) -> Callable:
+    """seed_epoch(state, train, val, stopping) -> state for one seed; train/val = (features [N, D], {task: labels}).
+
+    `rows`: how many leading training rows are real (the rest pad the rows to a multiple of the `data`
+    axis and are never drawn); default all. `split_batches` splits every mini-batch over mesh axis `data`.
+    """
     loss_fn = make_loss_fn(model, hyper)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
     def run(state: SeedState, train, val, stopping: Stopping) -> SeedState:
         x_train, y_train = train
-        index, mask = batch_plan(jax.random.fold_in(state.key, state.epoch), x_train.shape[0], hyper.batch_size)
+        n = x_train.shape[0] if rows is None else rows
+        index, mask = batch_plan(jax.random.fold_in(state.key, state.epoch), n, hyper.batch_size)
 
         def step(carry, batch):
             params, opt_state = carry
             idx, m = batch  # [B], [B]
-            targets = {k: v[idx] for k, v in y_train.items()}
-            (loss, _), grads = grad_fn(params, x_train[idx], targets, m)
+            xb, targets = x_train[idx], {k: v[idx] for k, v in y_train.items()}  # gathered across devices
+            if split_batches:
+                xb, targets, m = jax.lax.with_sharding_constraint((xb, targets, m), PartitionSpec("data"))
+            (loss, _), grads = grad_fn(params, xb, targets, m)
             updates, opt_state = tx.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), loss
 
@@ -192,21 +186,26 @@ def make_seed_epoch(model: MultitaskNet, tx: optax.GradientTransformation, hyper
     return seed_epoch
 
 
+def one_device_mesh() -> Mesh:
+    """The mesh of a run on the default device alone: `seeds` and `data` of size 1."""
+    return make_mesh({"seeds": 1, "data": 1}, devices=jax.devices()[:1])
+
+
 @functools.lru_cache(maxsize=16)
-def epoch_program(model: MultitaskNet, hyper: Hyper, strategy: str) -> Callable:
+def epoch_program(model: MultitaskNet, hyper: Hyper, strategy: str, mesh: Mesh | None = None,
+                  rows: int | None = None) -> Callable:
     """A jitted `program(states, train, val, stopping) -> states` running one epoch of every (non-stopped) seed.
 
-    Cached per (model, settings, strategy), so repeated runs in one process compile once per shape.
+    States are stacked over seeds, sharded over mesh axis `seeds` (default: one device); every device
+    runs its own seeds with `strategy` ("map" or "vmap"). The states are donated. `rows` as in
+    `make_seed_epoch`. Cached per (model, settings, strategy, mesh, rows), so repeated runs in one
+    process compile once per shape.
     """
-    seed_epoch = make_seed_epoch(model, optimizer(hyper), hyper)
-    if strategy == "vmap":
-        program = jax.vmap(seed_epoch, in_axes=(0, None, None, None))
-    elif strategy == "map":
-        def program(states, train, val, stopping):
-            return jax.lax.map(lambda s: seed_epoch(s, train, val, stopping), states)
-    else:
-        raise ValueError(f"unknown strategy {strategy!r} (expected one of {', '.join(STRATEGIES)})")
-    return jax.jit(program)
+    mesh = one_device_mesh() if mesh is None else mesh
+    split_batches = mesh.shape.get("data", 1) > 1
+    seed_epoch = make_seed_epoch(model, optimizer(hyper), hyper, rows, split_batches)
+    program = per_device_map(seed_epoch, mesh, "seeds", in_axes=(0, None, None, None), strategy=pick_strategy(strategy))
+    return jax.jit(program, donate_argnums=0)
 
 
 def final_params(states: SeedState, restore: str):
@@ -219,14 +218,32 @@ def final_params(states: SeedState, restore: str):
 
 
 @functools.lru_cache(maxsize=16)
-def make_predict(model: MultitaskNet) -> Callable:
-    """Jitted predict(stacked params, features [N, D]) -> {task: [S, N, k]} over all seeds."""
+def make_predict(model: MultitaskNet, mesh: Mesh | None = None) -> Callable:
+    """Jitted predict(stacked params, features [N, D]) -> {task: [S, N, k]}, each device for its own seeds."""
 
     def one(params, x):
         return model.apply({"params": params}, x)[0]
 
-    return jax.jit(jax.vmap(one, in_axes=(0, None)))
+    mesh = one_device_mesh() if mesh is None else mesh
+    return jax.jit(per_device_map(one, mesh, "seeds", in_axes=(0, None), strategy="vmap"))
 
 
-def as_numpy(tree):
-    return jax.tree_util.tree_map(np.asarray, tree)
+HISTORY_FIELDS = ("train_loss", "val_loss", "val_task_loss")  # [S, E, ...]: one entry per epoch
+
+
+def resized(states: SeedState, seeds: int, multiple: int, epochs: int) -> SeedState:
+    """Host states (numpy) cut to the first `seeds` seeds, padded with inert copies of seed 0 to a multiple of
+    `multiple` and with histories extended with NaN to `epochs`: a checkpoint of another mesh or budget."""
+    states, _ = pad_leading(jax.tree_util.tree_map(lambda x: np.asarray(x)[:seeds], states), multiple, fill="first")
+
+    def extend(history):  # [S, E', ...] -> [S, epochs, ...]
+        shape = (history.shape[0], epochs - history.shape[1], *history.shape[2:])
+        return np.concatenate([history, np.full(shape, np.nan, history.dtype)], axis=1)
+
+    return states.replace(**{name: extend(getattr(states, name)) for name in HISTORY_FIELDS
+                             if getattr(states, name).shape[1] < epochs})
+
+
+def with_stopping(states: SeedState, patience: int, max_epochs: int) -> SeedState:
+    """`stopped` recomputed for the current patience and epoch budget (both may change on resume)."""
+    return states.replace(stopped=(states.bad_epochs >= patience) | (states.epoch >= max_epochs))
