@@ -27,6 +27,7 @@ bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.fewshot
 	$(BIN)/python -m benchmarks.logmel
 	$(BIN)/python -m benchmarks.inversion
+	$(BIN)/python -m benchmarks.sharding
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
