@@ -25,6 +25,7 @@ bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.frechet
 	$(BIN)/python -m benchmarks.multitask
 	$(BIN)/python -m benchmarks.fewshot
+	$(BIN)/python -m benchmarks.generate
 	$(BIN)/python -m benchmarks.logmel
 	$(BIN)/python -m benchmarks.inversion
 	$(BIN)/python -m benchmarks.sharding
