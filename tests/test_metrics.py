@@ -13,6 +13,7 @@ from sklearn.metrics import recall_score
 
 from exvo_jax import metrics
 from exvo_jax.metrics.regression import moments
+from exvo_jax.metrics.scores import reported_s_mtl
 
 RNG = np.random.default_rng(0)
 
@@ -148,6 +149,34 @@ def test_s_mtl_limit_rules():
     assert np.isnan(metrics.s_mtl(np.nan, 0.5, 4.0))
     assert np.isnan(metrics.s_mtl(0.5, 0.5, -1.0))
     np.testing.assert_allclose(jax.jit(metrics.s_mtl)(0.3, 0.5, 4.0), stats.hmean([0.3, 0.5, 0.25]), rtol=1e-6)
+
+
+def _official_script_s_mtl(per_emotion_ccc, uar, mae) -> float:
+    """The official multitask script's procedure written out: each emotion's CCC rounded to 4 decimals, their
+    mean, UAR and 1/MAE (unrounded) into scipy's harmonic mean, and only that rounded to 4 decimals."""
+    rounded = [float(np.round(c, 4)) for c in per_emotion_ccc]
+    return float(np.round(stats.hmean([np.mean(rounded), uar, 1.0 / mae]), 4))
+
+
+def _rounded_terms_s_mtl(per_emotion_ccc, uar, mae) -> float:
+    """The other reading: mean CCC, UAR and MAE also rounded before the harmonic mean."""
+    terms = [np.round(np.mean(np.round(per_emotion_ccc, 4)), 4), np.round(uar, 4), 1.0 / np.round(mae, 4)]
+    return float(np.round(stats.hmean(terms), 4))
+
+
+def test_reference_rounding_follows_the_official_script():
+    rng = np.random.default_rng(2022)
+    cases = [(rng.uniform(0.02, 0.9, 10), rng.uniform(0.25, 0.95), rng.uniform(1.0, 10.0)) for _ in range(500)]
+    official = [_official_script_s_mtl(*case) for case in cases]
+    assert [reported_s_mtl(*case, reference_rounding=True) for case in cases] == official
+    differs = sum(_rounded_terms_s_mtl(*case) != value for case, value in zip(cases, official))
+    print(f"\nrounding the terms too changes S_MTL in {differs} of {len(cases)} cases")
+    assert differs > 0
+    # The default is the unrounded float64 harmonic mean.
+    for ccc_values, uar, mae in cases[:50]:
+        assert reported_s_mtl(ccc_values, uar, mae) == pytest.approx(stats.hmean([np.mean(ccc_values), uar, 1 / mae]),
+                                                                     rel=1e-13)
+    assert reported_s_mtl([-0.1] * 10, 0.5, 4.0, reference_rounding=True) == 0.0  # the limit rules still hold
 
 
 def test_heep_is_pearson_of_vectorised_matrices():

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from scipy import stats
 
 from exvo_jax.models.multitask import (
     MultitaskNet,
@@ -96,6 +97,35 @@ def test_ccc_loss_option_rewards_concordance():
     constant = task_losses(task, {"emotion": jnp.full((3, 2), 0.5)}, target, mask, "ccc")
     np.testing.assert_allclose(np.asarray(perfect), [0.0], atol=1e-5)
     np.testing.assert_allclose(np.asarray(constant), [2.0], atol=1e-5)  # CCC 0 on both columns
+
+
+@pytest.mark.parametrize("scheme", ["flax", "torch"])
+def test_initialisation_schemes(scheme):
+    """flax: LeCun normal weights (std 1/sqrt(fan_in) = 0.0125 at D=6373), zero biases; torch (PyTorch's
+    nn.Linear default): weights and biases uniform in +-1/sqrt(fan_in), std 0.0072 in the first layer."""
+    dim = 6373
+    model = MultitaskNet(exvo_tasks(), init_scheme=scheme)
+    params = jax.jit(model.init)(jax.random.PRNGKey(0), jnp.zeros((1, dim)))["params"]
+    kernel = np.asarray(params["dense_0"]["kernel"])  # [6373, 128]
+    dense = [layer for name, layer in params.items() if name != "loss_log_var" and "kernel" in layer]
+    expected_std = {"flax": 1 / np.sqrt(dim), "torch": 1 / np.sqrt(3 * dim)}[scheme]
+    np.testing.assert_allclose(kernel.std(), expected_std, rtol=0.01)
+    assert round(float(kernel.std()), 4) == {"flax": 0.0125, "torch": 0.0072}[scheme]
+    # Biases scaled by sqrt(fan_in), pooled over all seven Dense layers (303 values).
+    scaled = np.concatenate([np.asarray(layer["bias"]) * np.sqrt(layer["kernel"].shape[0]) for layer in dense])
+    if scheme == "flax":
+        assert not scaled.any()
+    else:
+        assert np.abs(kernel).max() <= 1 / np.sqrt(dim)
+        assert np.abs(scaled).max() <= 1.0 and np.count_nonzero(scaled) == scaled.size
+        assert stats.kstest(scaled, stats.uniform(loc=-1, scale=2).cdf).pvalue > 0.01
+    np.testing.assert_array_equal(params["norm_0"]["scale"], 1.0)
+    np.testing.assert_array_equal(params["norm_0"]["bias"], 0.0)
+
+
+def test_unknown_initialisation_scheme_is_refused():
+    with pytest.raises(ValueError, match="unknown init_scheme 'xavier'"):
+        MultitaskNet(exvo_tasks(), init_scheme="xavier").init(jax.random.PRNGKey(0), jnp.zeros((1, 4)))
 
 
 def test_pytorch_reference_matches_outputs_loss_and_a_train_step():

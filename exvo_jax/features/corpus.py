@@ -1,4 +1,4 @@
-"""Features of a whole corpus: cached, computed in parallel worker processes, official CSVs when shipped."""
+"""Features of a whole corpus: cached, computed in parallel worker processes, or the CSVs a release ships."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def has_official(corpus: Corpus, clips: Sequence[Clip], feature_set: str) -> boo
     return bool(clips) and all(corpus.feature_path(feature_set, c.file_id).exists() for c in clips)
 
 
-def corpus_features(
+def computed_features(
     corpus: Corpus,
     clips: Sequence[Clip],
     feature_set: str,
@@ -109,13 +109,11 @@ def corpus_features(
     workers: int | None = None,
     progress: bool = True,
 ) -> np.ndarray:
-    """Features [N, D] of release clips: shipped CSVs when every clip has one, else computed from audio.
+    """Features [N, D] of release clips computed from their audio with the built-in extractors.
 
     openSMILE functionals are computed in worker processes; DeepSpectrum needs local VGG-19 weights
     (`EXVO_VGG19_WEIGHTS`); bags of audio words need the whole release (see `release_features`).
     """
-    if has_official(corpus, clips, feature_set):
-        return official_features(corpus, clips, feature_set, cache_dir, pack)
     if feature_set in FUNCTIONAL_SETS:
         items = [AudioItem(c.file_id, c.wav_path) for c in clips]
         return functionals(items, feature_set, cache_dir, pack=pack, workers=workers, progress=progress)
@@ -127,17 +125,48 @@ def corpus_features(
     )
 
 
-def release_features(corpus: Corpus, feature_set: str, cache_dir: str | Path, *, workers: int | None = None,
-                     progress: bool = True) -> dict[str, np.ndarray]:
-    """Features [N, D] of every non-empty split of a release, by split name.
+def corpus_features(
+    corpus: Corpus,
+    clips: Sequence[Clip],
+    feature_set: str,
+    cache_dir: str | Path,
+    *,
+    pack: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> np.ndarray:
+    """Features [N, D] of release clips: shipped CSVs when every clip has one, else computed from audio."""
+    if has_official(corpus, clips, feature_set):
+        return official_features(corpus, clips, feature_set, cache_dir, pack)
+    return computed_features(corpus, clips, feature_set, cache_dir, pack=pack, workers=workers, progress=progress)
 
-    Shipped CSVs are used where every clip of a split has one; bags of audio words (`openXBOW/<size>`)
-    are otherwise computed with a codebook fit on the Train split.
+
+def release_features(corpus: Corpus, feature_set: str, cache_dir: str | Path, *, recompute_features: bool = False,
+                     workers: int | None = None, progress: bool = True) -> dict[str, np.ndarray]:
+    """Features [N, D] of every non-empty split of a release, by split name, all from one extractor.
+
+    Shipped CSVs are used when every clip of every split has one. A release that ships them for some
+    splits only is a `DataError` naming the splits with and without them: the shipped features and
+    the built-in extractor's differ (openSMILE version, configuration), so a model would be trained on
+    one and scored on the other. `recompute_features` computes every split from audio instead, shipped
+    CSVs or not. Bags of audio words (`openXBOW/<size>`) are computed with a codebook fit on Train.
     """
     splits = {name: clips for name in SPLITS if (clips := corpus.split(name))}
-    size = boaw_size(feature_set)
-    if size is not None and not all(has_official(corpus, clips, feature_set) for clips in splits.values()):
+    shipped = {name: has_official(corpus, clips, feature_set) for name, clips in splits.items()}
+    if not recompute_features and any(shipped.values()) and not all(shipped.values()):
+        have = ", ".join(name for name, ok in shipped.items() if ok)
+        lack = ", ".join(name for name, ok in shipped.items() if not ok)
+        raise DataError(
+            f"{corpus.root / 'feats' / feature_set}: shipped {feature_set} CSVs cover every clip of {have} but "
+            f"not of {lack}; features from two extractors would be mixed - ship them for every split, or "
+            f"recompute every split from audio (recompute_features=True)"
+        )
+    if not recompute_features and all(shipped.values()):
+        return {name: official_features(corpus, clips, feature_set, cache_dir, pack=name)
+                for name, clips in splits.items()}
+    if boaw_size(feature_set) is not None:
         items = {name: [AudioItem(c.file_id, c.wav_path) for c in clips] for name, clips in splits.items()}
-        return boaw_features(items, size, cache_dir, workers=workers, progress=progress)
-    return {name: corpus_features(corpus, clips, feature_set, cache_dir, pack=name, workers=workers, progress=progress)
+        return boaw_features(items, boaw_size(feature_set), cache_dir, workers=workers, progress=progress)
+    return {name: computed_features(corpus, clips, feature_set, cache_dir, pack=name, workers=workers,
+                                    progress=progress)
             for name, clips in splits.items()}

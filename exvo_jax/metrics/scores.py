@@ -9,6 +9,10 @@ which is defined for every input by these rules (each the limit of the harmonic 
     (so a perfect prediction scores 1.5, not 1);
   * a NaN term, an infinite MAE (from infinite predictions) or a negative MAE gives NaN: NaN is
     never a score.
+`reported_s_mtl` computes it in float64 from the per-emotion CCCs, unrounded by default; with
+`reference_rounding` it rounds as the official multitask script does: each emotion's CCC to 4
+decimals, then the mean of those and the unrounded UAR and MAE enter the harmonic mean, and only the
+result is rounded to 4 decimals (numpy's round-half-even of the scaled value, as that script).
 
 HEEP (human-evaluated emotional expressiveness) is the Pearson correlation between the vectorised
 N x C one-hot matrix of targeted emotions and the vectorised N x C matrix of mean human ratings.
@@ -19,8 +23,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from exvo_jax.metrics.regression import pearson
+
+REFERENCE_DECIMALS = 4
 
 
 def s_mtl(ccc, uar, mae) -> jnp.ndarray:
@@ -32,6 +39,16 @@ def s_mtl(ccc, uar, mae) -> jnp.ndarray:
     value = jnp.where(positive, 3.0 / (1.0 / safe_ccc + 1.0 / safe_uar + mae), 0.0)
     invalid = jnp.isnan(ccc) | jnp.isnan(uar) | ~jnp.isfinite(mae) | (mae < 0)
     return jnp.where(invalid, jnp.nan, value)
+
+
+def reported_s_mtl(per_emotion_ccc, uar, mae, reference_rounding: bool = False) -> float:
+    """S_MTL of per-emotion CCCs [E], UAR and MAE as a float64 Python float (see the module docstring)."""
+    ccc = np.asarray(per_emotion_ccc, np.float64)
+    if reference_rounding:
+        ccc = np.round(ccc, REFERENCE_DECIMALS)
+    with jax.enable_x64(True):
+        value = float(s_mtl(np.float64(ccc.mean()), np.float64(uar), np.float64(mae)))
+    return float(np.round(value, REFERENCE_DECIMALS)) if reference_rounding else value
 
 
 def _one_hot_targets(targets, num_classes: int) -> jnp.ndarray:

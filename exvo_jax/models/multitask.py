@@ -5,6 +5,11 @@ head per task `Dense(32) -> LeakyReLU -> Dense(k)`. Heads come from a task spec,
 serves HUME-VB (emotion intensities, age, country) and other corpora (e.g. vocalisation type, age, sex).
 The module also owns one learned log-variance per task for the loss (Kendall et al. 2018):
 `sum_i exp(-s_i) / 2 * L_i + s_i / 2`, s initialised to -0.33.
+
+Initialisation of the Dense layers (`init_scheme`): "flax" (default) is flax's own, LeCun normal weights
+(truncated normal, variance 1/fan_in: std 0.0125 in the first layer at D=6373) and zero biases;
+"torch" is the reference's, PyTorch's `nn.Linear` default, weights and biases uniform in
++-1/sqrt(fan_in) (std 0.0072 there). LayerNorm starts at scale 1 and offset 0 in both.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from exvo_jax.data.schema import NUM_COUNTRIES, NUM_EMOTIONS
 # Task kinds: "intensity" = values in [0, 1] (sigmoid output, loss summed over columns),
 # "regression" = unbounded scalar(s), "classification" = logits over `size` classes.
 TASK_KINDS = ("intensity", "regression", "classification")
+INIT_SCHEMES = ("flax", "torch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +46,10 @@ class TaskSpec:
             raise ValueError(f"task {self.name!r}: size {self.size} is too small for {self.kind}")
 
 
+def _uniform(key: jax.Array, shape, dtype=jnp.float32, *, bound: float) -> jax.Array:
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+
 class MultitaskNet(nn.Module):
     """Returns ({task: [B, k] outputs}, log-variances [T]); intensities are sigmoids, classes are logits."""
 
@@ -48,17 +58,29 @@ class MultitaskNet(nn.Module):
     head_hidden: int = 32
     log_var_init: float = -0.33
     negative_slope: float = 0.01
+    init_scheme: str = "flax"  # Dense initialisation, "flax" or "torch" (see the module docstring)
+
+    def _dense(self, features: int, fan_in: int, name: str) -> nn.Dense:
+        if self.init_scheme == "flax":
+            return nn.Dense(features, name=name)
+        bound = 1.0 / fan_in**0.5  # kaiming_uniform(a=sqrt(5)) = variance_scaling(1/3, fan_in, uniform)
+        return nn.Dense(features, name=name,
+                        kernel_init=nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform"),
+                        bias_init=functools.partial(_uniform, bound=bound))
 
     @nn.compact
     def __call__(self, x: jax.Array) -> tuple[dict[str, jax.Array], jax.Array]:  # x: [B, D]
+        if self.init_scheme not in INIT_SCHEMES:
+            raise ValueError(f"unknown init_scheme {self.init_scheme!r} (expected one of {', '.join(INIT_SCHEMES)})")
         act = functools.partial(nn.leaky_relu, negative_slope=self.negative_slope)
         h = x
         for i, width in enumerate(self.trunk):
-            h = act(nn.LayerNorm(epsilon=1e-5, name=f"norm_{i}")(nn.Dense(width, name=f"dense_{i}")(h)))  # [B, width]
+            h = self._dense(width, h.shape[-1], f"dense_{i}")(h)  # [B, width]
+            h = act(nn.LayerNorm(epsilon=1e-5, name=f"norm_{i}")(h))
         outputs = {}
         for task in self.tasks:
-            z = act(nn.Dense(self.head_hidden, name=f"{task.name}_hidden")(h))  # [B, 32]
-            z = nn.Dense(task.size, name=f"{task.name}_out")(z)  # [B, k]
+            z = act(self._dense(self.head_hidden, h.shape[-1], f"{task.name}_hidden")(h))  # [B, 32]
+            z = self._dense(task.size, z.shape[-1], f"{task.name}_out")(z)  # [B, k]
             outputs[task.name] = nn.sigmoid(z) if task.kind == "intensity" else z
         log_var = self.param("loss_log_var", nn.initializers.constant(self.log_var_init), (len(self.tasks),))
         return outputs, log_var

@@ -76,7 +76,8 @@ def _exvo_labels(clips) -> dict[str, np.ndarray]:
 def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
     corpus = read_release(config.data_dir, test_labels=config.test_labels)
     cache = run_cache_dir(workdir, config.cache_dir)
-    features = release_features(corpus, config.feature_set, cache, workers=config.workers or None)
+    features = release_features(corpus, config.feature_set, cache, workers=config.workers or None,
+                                recompute_features=config.get("recompute_features", False))
     splits = {}
     for name in ("Train", "Val", "Test"):
         clips = corpus.split(name)
