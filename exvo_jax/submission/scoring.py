@@ -3,8 +3,9 @@
 Multitask: mean and per-emotion CCC, country UAR, age MAE and S_MTL; few-shot: mean and per-emotion
 CCC over the query clips. CCC is the population (textbook) form unless `ccc_variant="reference"` asks
 for the multitask reference script's form (see `exvo_jax.metrics.regression`). `reference_rounding`
-reproduces that script's reporting: each per-emotion CCC is rounded to 4 decimals before averaging,
-and every reported value is rounded to 4 decimals.
+reproduces the official script's reporting: each per-emotion CCC is rounded to 4 decimals before averaging,
+S_MTL is computed from those CCCs with the unrounded UAR and MAE and rounded once, and the other reported
+values are rounded to 4 decimals.
 
 Test labels are blinded in the real release; a synthetic corpus ships them as `test_labels.csv`.
 """
@@ -19,6 +20,7 @@ from exvo_jax import metrics
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import TEST_LABELS, Corpus, label_arrays, read_release
 from exvo_jax.data.schema import EMOTIONS, NUM_COUNTRIES
+from exvo_jax.metrics.scores import reported_s_mtl
 from exvo_jax.submission.formats import MULTITASK
 from exvo_jax.submission.validate import Predictions, validate_csv
 
@@ -66,16 +68,18 @@ def score_predictions(
     index = corpus.by_id()
     labels = label_arrays([index[i] for i in predictions.file_ids])
     decimals = REFERENCE_DECIMALS if reference_rounding else None
-    per_emotion = [_round(float(v), decimals) for v in np.asarray(
-        metrics.ccc(labels["emotions"], predictions.emotions, variant=ccc_variant))]
+    raw_ccc = np.asarray(metrics.ccc(labels["emotions"], predictions.emotions, variant=ccc_variant), np.float64)
+    per_emotion = [_round(float(v), decimals) for v in raw_ccc]
     scores: dict = {
         "ccc": _round(float(np.mean(per_emotion)), decimals),
         "ccc_per_emotion": dict(zip(EMOTIONS, per_emotion)),
     }
     if predictions.track == MULTITASK:
-        uar = _round(float(metrics.uar(labels["country"], predictions.country, NUM_COUNTRIES)), decimals)
-        mae = _round(float(metrics.mae(labels["age"], predictions.age)), decimals)
-        scores.update(uar=uar, mae=mae, s_mtl=_round(float(metrics.s_mtl(scores["ccc"], uar, mae)), decimals))
+        uar = float(metrics.uar(labels["country"], predictions.country, NUM_COUNTRIES))
+        mae = float(metrics.mae(labels["age"], predictions.age))
+        # The official script rounds each emotion's CCC and the final S_MTL only, never UAR or MAE inside it.
+        s_mtl = reported_s_mtl(raw_ccc, uar, mae, reference_rounding=reference_rounding)
+        scores.update(uar=_round(uar, decimals), mae=_round(mae, decimals), s_mtl=s_mtl)
     return scores
 
 
