@@ -23,7 +23,7 @@ from exvo_jax.data.release import DATA_INFO, TEST_LABELS, bracket_id
 from exvo_jax.data.schema import COUNTRIES, EMOTIONS, REQUIRED_COLUMNS, SAMPLE_RATE, SPLITS
 from exvo_jax.synth.acoustics import emotion_latent, to_physical
 from exvo_jax.synth.labels import blend_weights, sample_emotions
-from exvo_jax.synth.speakers import SEXES, Speaker, sample_speakers
+from exvo_jax.synth.speakers import SEXES, Speaker, sample_speakers, session_channel
 from exvo_jax.synth.voice import render_clip
 
 MIN_SPEAKERS = 3  # one per split
@@ -120,7 +120,7 @@ def synthesise(clip: PlannedClip, seed: int) -> np.ndarray:
     speaker = clip.speaker
     latent = emotion_latent(blend_weights(clip.emotions), speaker.map_delta) + speaker.latent_bias()
     latent = latent + rng.normal(0.0, CLIP_NOISE, size=latent.shape)
-    return render_clip(to_physical(latent), speaker, rng)
+    return render_clip(to_physical(latent), speaker, session_channel(speaker.channel, rng), rng)
 
 
 def _format_number(value: float) -> str:

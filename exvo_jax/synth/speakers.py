@@ -1,12 +1,17 @@
-"""Speaker traits of the synthetic corpus: demographics, voice, recording channel and personal style.
+"""Speaker traits of the synthetic corpus: demographics, voice, accent, recording channel and personal style.
 
 Each speaker has a sex, an age (18-39.5) and a country (unbalanced, as in HUME-VB); a base f0 (by sex,
-lower with age) and a vocal-tract length; jitter and shimmer growing with age; a home-recording channel
-(band limits, microphone colour, noise floor, mains hum at the country's 50 or 60 Hz) drawn around
-the country's typical set-up; a country rhythm style; and a personal way of expressing emotions: an
-offset of the acoustic parameters, a perturbation of the emotion-to-acoustics map, and emotions the
-speaker's bursts are perceived to carry anyway (label tendencies). These personal traits are what
-few-shot personalisation can learn from a speaker's first clips.
+lower with age) and a vocal-tract length; jitter and shimmer growing with age; and a personal way of
+expressing emotions: an offset of the acoustic parameters, a perturbation of the emotion-to-acoustics
+map, and emotions the speaker's bursts are perceived to carry anyway (label tendencies). These personal
+traits are what few-shot personalisation can learn from a speaker's first clips.
+
+Country is carried by the voice: an accent shifts burst rhythm, voicing, attack and pitch movement
+(latent offsets) and vowel quality (second and third formants; the first follows mouth opening, an
+emotion cue), each speaker's spread around the accent's.
+The home-recording channel (band limits, microphone colour, noise floor, mains hum at 50 or
+60 Hz) is drawn from one distribution for every country, so a model cannot read country off the
+recording set-up instead of the voice; it also varies from one recording session (clip) to the next.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ OFFSET_SCALE = 0.5  # spread of a speaker's personal offset (latent units)
 MAP_DELTA_SCALE = 0.25  # spread of a speaker's personal map perturbation
 JITTER_YOUNG = 0.008  # typical relative period perturbation at 18; it grows sevenfold by 39.5
 JITTER_AGE_GAIN = 6.0
+VOWEL_SPREAD = 0.04  # log-spread of a speaker's F2 and F3 scales around the accent's
+HUM_CHANCE = 0.5  # share of recording sessions with audible mains hum
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,31 +56,18 @@ class Channel:
 
 
 @dataclasses.dataclass(frozen=True)
-class CountryStyle:
-    """How a country shifts expression (latent offsets) and what recording conditions are typical."""
+class Accent:
+    """How a country's speakers vocalise: offsets of the latent acoustic parameters and vowel quality."""
 
     param_offsets: dict[str, float]
-    lowpass_hz: float
-    highpass_hz: float
-    snr_db: float
-    noise_tilt: float
-    hum_hz: float
-    peak_hz: float
+    formants: tuple[float, float]  # F2, F3 scales of the country's vowel quality
 
 
-COUNTRY_STYLES: dict[str, CountryStyle] = {
-    "China": CountryStyle({"regularity": 0.4, "f0_range": 0.3, "burst_rate": 0.2, "voicing": 0.2},
-                          lowpass_hz=6300.0, highpass_hz=150.0, snr_db=29.0, noise_tilt=0.4, hum_hz=50.0,
-                          peak_hz=2500.0),
-    "South Africa": CountryStyle({"burst_rate": -0.3, "f0_level": -0.2, "breathiness": 0.2, "duration": 0.2},
-                                 lowpass_hz=5600.0, highpass_hz=110.0, snr_db=26.0, noise_tilt=0.7,
-                                 hum_hz=50.0, peak_hz=1500.0),
-    "United States": CountryStyle({"f0_slope": 0.3, "mouth": 0.2},
-                                  lowpass_hz=7000.0, highpass_hz=80.0, snr_db=32.0, noise_tilt=0.5,
-                                  hum_hz=60.0, peak_hz=3200.0),
-    "Venezuela": CountryStyle({"burst_rate": 0.4, "f0_range": 0.2, "regularity": -0.3, "tilt": -0.2},
-                              lowpass_hz=5000.0, highpass_hz=180.0, snr_db=23.0, noise_tilt=0.3,
-                              hum_hz=60.0, peak_hz=2000.0),
+ACCENTS: dict[str, Accent] = {
+    "China": Accent({"regularity": 0.5, "attack": -0.4}, formants=(0.76, 0.92)),
+    "South Africa": Accent({"duration": 0.4, "voicing": 0.4}, formants=(1.0, 1.16)),
+    "United States": Accent({"f0_slope": 0.4, "attack": 0.4}, formants=(1.24, 1.0)),
+    "Venezuela": Accent({"burst_rate": 0.5, "vibrato_rate": -0.5}, formants=(0.98, 0.82)),
 }
 
 
@@ -87,6 +81,7 @@ class Speaker:
     country: int  # index into COUNTRIES
     f0_hz: float  # base f0 of a neutral vocalisation
     tract_scale: float  # formant scaling; > 1 means a shorter vocal tract (higher formants)
+    formants: tuple[float, float]  # F2, F3 scales of the speaker's vowels (accent and personal)
     jitter: float  # personal period-to-period f0 perturbation (relative)
     channel: Channel
     offset: np.ndarray  # [P] latent offset of the acoustic parameters
@@ -94,10 +89,9 @@ class Speaker:
     tendency: np.ndarray  # [10] personal label baseline (see labels.sample_tendencies)
 
     def latent_bias(self) -> np.ndarray:
-        """[P] offsets from country style and age added to every clip of this speaker."""
-        style = COUNTRY_STYLES[COUNTRIES[self.country]]
+        """[P] offsets from accent and age added to every clip of this speaker."""
         bias = self.offset.copy()
-        for name, value in style.param_offsets.items():
+        for name, value in ACCENTS[COUNTRIES[self.country]].param_offsets.items():
             bias[PARAMS.index(name)] += value
         years = (self.age - AGE_RANGE[0]) / (AGE_RANGE[1] - AGE_RANGE[0])  # 0 .. 1
         for name, value in AGE_EFFECTS.items():
@@ -112,6 +106,30 @@ def sample_ages(rng: np.random.Generator, count: int) -> np.ndarray:
     return np.clip(np.round(ages * 2.0) / 2.0, low, high)
 
 
+def sample_channel(rng: np.random.Generator) -> Channel:
+    """A speaker's home set-up, from the same distribution in every country."""
+    return Channel(
+        highpass_hz=float(120.0 * np.exp(rng.normal(0.0, 0.45))),
+        lowpass_hz=float(min(7800.0, 6000.0 * np.exp(rng.normal(0.0, 0.2)))),
+        peak_hz=float(2300.0 * np.exp(rng.normal(0.0, 0.45))),
+        peak_gain_db=float(rng.normal(3.0, 3.0)),
+        snr_db=float(rng.normal(27.5, 5.5)),
+        noise_tilt=float(rng.uniform(0.1, 0.8)),
+        hum_hz=float(rng.choice([50.0, 60.0])),
+        hum_level=float(rng.uniform(0.005, 0.04)),
+    )
+
+
+def session_channel(channel: Channel, rng: np.random.Generator) -> Channel:
+    """The set-up of one recording session: hum comes and goes, levels and band limits drift."""
+    return dataclasses.replace(
+        channel,
+        lowpass_hz=float(min(7800.0, channel.lowpass_hz * np.exp(rng.normal(0.0, 0.05)))),
+        snr_db=float(channel.snr_db + rng.normal(0.0, 3.0)),
+        hum_level=float(channel.hum_level * rng.uniform(0.5, 1.5) if rng.random() < HUM_CHANCE else 0.0),
+    )
+
+
 def sample_speakers(rng: np.random.Generator, count: int) -> list[Speaker]:
     """`count` speakers with unique ids, all traits drawn from `rng`."""
     ids = rng.choice(16**8, size=count, replace=False)
@@ -122,21 +140,12 @@ def sample_speakers(rng: np.random.Generator, count: int) -> list[Speaker]:
     speakers = []
     for i in range(count):
         sex, age, country = int(sexes[i]), float(ages[i]), int(countries[i])
-        style = COUNTRY_STYLES[COUNTRIES[country]]
+        accent = ACCENTS[COUNTRIES[country]]
         years = (age - AGE_RANGE[0]) / (AGE_RANGE[1] - AGE_RANGE[0])
         f0_mean = 205.0 if SEXES[sex] == "female" else 118.0
         f0 = f0_mean * 2.0 ** ((rng.normal(0.0, 1.0) + AGE_F0_SEMITONES * years) / 12.0)
         tract = (1.16 if SEXES[sex] == "female" else 1.0) * np.exp(rng.normal(0.0, 0.05))
-        channel = Channel(
-            highpass_hz=float(style.highpass_hz * np.exp(rng.normal(0.0, 0.4))),
-            lowpass_hz=float(min(7800.0, style.lowpass_hz * np.exp(rng.normal(0.0, 0.15)))),
-            peak_hz=float(style.peak_hz * np.exp(rng.normal(0.0, 0.35))),
-            peak_gain_db=float(rng.normal(3.0, 3.0)),
-            snr_db=float(style.snr_db + rng.normal(0.0, 5.0)),
-            noise_tilt=float(np.clip(style.noise_tilt + rng.normal(0.0, 0.2), 0.0, 0.95)),
-            hum_hz=style.hum_hz,
-            hum_level=float(rng.uniform(0.0, 0.04) if rng.random() < 0.5 else 0.0),
-        )
+        formants = np.array(accent.formants) * np.exp(rng.normal(0.0, VOWEL_SPREAD, size=2))
         speakers.append(Speaker(
             subject_id=f"{int(ids[i]):08x}",
             sex=sex,
@@ -144,8 +153,9 @@ def sample_speakers(rng: np.random.Generator, count: int) -> list[Speaker]:
             country=country,
             f0_hz=float(f0),
             tract_scale=float(tract),
+            formants=(float(formants[0]), float(formants[1])),
             jitter=float(JITTER_YOUNG * np.exp(rng.normal(0.0, 0.12)) * (1.0 + JITTER_AGE_GAIN * years)),
-            channel=channel,
+            channel=sample_channel(rng),
             offset=rng.normal(0.0, OFFSET_SCALE, size=NUM_PARAMS),
             map_delta=rng.normal(0.0, MAP_DELTA_SCALE, size=(NUM_PARAMS, NUM_EMOTIONS)),
             tendency=tendencies[i],

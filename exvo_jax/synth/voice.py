@@ -3,8 +3,8 @@
 A clip is a sequence of bursts (onsets spaced by the burst rate, jittered by irregularity), each voiced
 (glottal pulse train along an f0 contour with vibrato and jitter, spectral tilt, aspiration noise) or
 unvoiced (breathy noise), shaped by an attack/decay envelope and filtered by four formant resonators
-scaled by the speaker's vocal tract. The speaker's home channel then adds a noise floor, mains hum
-and microphone colour; the result is peak-normalised to -3 dBFS.
+placed by the speaker's vocal tract and accent. The session's channel then adds a noise floor, mains
+hum and microphone colour; the result is peak-normalised to -3 dBFS.
 """
 
 from __future__ import annotations
@@ -90,9 +90,13 @@ def _burst_plan(physical: dict[str, float], seconds: float, rng: np.random.Gener
 
 
 def render_clip(
-    physical: dict[str, float], speaker: Speaker, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE
+    physical: dict[str, float],
+    speaker: Speaker,
+    channel: Channel,
+    rng: np.random.Generator,
+    sample_rate: int = SAMPLE_RATE,
 ) -> np.ndarray:
-    """[T] float32 waveform of one clip, peak-normalised to -3 dBFS."""
+    """[T] float32 waveform of one clip recorded through `channel`, peak-normalised to -3 dBFS."""
     seconds = clip_length(physical, rng)
     length = int(round(seconds * sample_rate))
     onsets, lengths, voiced, amps, f0_offsets = _burst_plan(physical, seconds, rng)
@@ -142,8 +146,8 @@ def render_clip(
     voiced_source = source / _rms(source) + physical["breathiness"] * 0.6 * aspiration / _rms(aspiration)
 
     formants = NEUTRAL_FORMANTS_HZ * np.array(
-        [physical["mouth"], rng.uniform(0.85, 1.2), rng.uniform(0.95, 1.05), 1.0]
-    ) * speaker.tract_scale
+        [physical["mouth"], rng.uniform(0.92, 1.08), rng.uniform(0.97, 1.03), 1.0]
+    ) * np.array([1.0, *speaker.formants, 1.0]) * speaker.tract_scale
     formants = np.minimum(formants, 0.46 * sample_rate)
     voice = np.zeros(length)  # [T]
     if voiced.any():
@@ -155,7 +159,6 @@ def render_clip(
         voice += unvoiced_part * (UNVOICED_LEVEL * unvoiced_env / _rms(unvoiced_part))
 
     # Home channel: noise floor and mains hum relative to the active level, then the microphone.
-    channel = speaker.channel
     active = envelope > 0.1
     level = _rms(voice[active]) if active.any() else _rms(voice)
     floor = signal.lfilter([1.0 - channel.noise_tilt], [1.0, -channel.noise_tilt],
