@@ -20,6 +20,7 @@ COMMANDS = (
     "score",
     "multitask",
     "fewshot",
+    "generate",
     "demo",
 )
 

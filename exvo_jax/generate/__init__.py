@@ -1,2 +1,8 @@
-"""Generate track: training-side pieces of the mel GAN (losses, weight averaging); the networks live in
-`exvo_jax.models.msg_gan`."""
+"""Generate track: mel GANs trained per emotion or class-conditionally, and sampling from them.
+
+`config` (default settings), `data` (Train log-mels in memory, each model's clips), `state` / `steps` /
+`program` (the two-player state, one iteration, many models in one compiled program), `checkpoints`,
+`train` (`train_and_evaluate`), `sampler` (EMA generators -> log-mels -> wavs, the submission layout),
+`previews` (sample grids and audio during training), `band_stats` (a fixed band-statistics Frechet
+distance), `losses` (RaHinge, EMA). The networks live in `exvo_jax.models.msg_gan`.
+"""

@@ -38,6 +38,7 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from exvo_jax.data.schema import NUM_EMOTIONS
 
@@ -100,6 +101,43 @@ def soft_condition(intensities: jax.Array) -> jax.Array:
     return jnp.clip(jnp.asarray(intensities, jnp.float32), 0.0, 1.0)
 
 
+_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
+
+
+def _explicit(padding, kh, kw):
+    if padding == "VALID":
+        return ((0, 0), (0, 0))
+    if padding == "SAME":
+        return (((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2))
+    return tuple(tuple(p) for p in padding)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv2d(x, kernel, padding):
+    """[B, H, W, Ci] * [kh, kw, Ci, Co] -> [B, H', W', Co], stride 1; padding: explicit ((t, b), (l, r))."""
+    return lax.conv_general_dilated(x, kernel, (1, 1), padding, dimension_numbers=_DIMENSIONS)
+
+
+def _forward(x, kernel, padding):
+    return conv2d(x, kernel, padding), (x, kernel)
+
+
+def _backward(padding, residual, dy):
+    x, kernel = residual
+    kh, kw = kernel.shape[:2]
+    (top, bottom), (left, right) = padding
+    flipped = jnp.flip(kernel, (0, 1)).transpose(0, 1, 3, 2)  # [kh, kw, Co, Ci]
+    full = ((kh - 1 - top, kh - 1 - bottom), (kw - 1 - left, kw - 1 - right))
+    dx = lax.conv_general_dilated(dy, flipped, (1, 1), full, dimension_numbers=_DIMENSIONS)
+    # dk[a, b, i, o] = sum_{n,h,w} x_pad[n, h + a, w + b, i] dy[n, h, w, o]: channels as batch, batch as features
+    dk = lax.conv_general_dilated(x.transpose(3, 1, 2, 0), dy.transpose(1, 2, 0, 3), (1, 1), padding,
+                                  dimension_numbers=_DIMENSIONS)  # [Ci, kh, kw, Co]
+    return dx, dk.transpose(1, 2, 0, 3)
+
+
+conv2d.defvjp(_forward, _backward)
+
+
 class EqualDense(nn.Module):
     """Dense layer with an equalised learning rate: `x @ (kernel * gain / sqrt(c_in)) + bias`."""
 
@@ -130,8 +168,7 @@ class EqualConv(nn.Module):
         kernel = self.param("kernel", standard_normal, (kh, kw, x.shape[-1], self.features))
         bias = self.param("bias", nn.initializers.zeros, (self.features,))
         scale = self.gain / math.sqrt(kh * kw * x.shape[-1])
-        y = jax.lax.conv_general_dilated(x, kernel * scale, (1, 1), self.padding,
-                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        y = conv2d(x, kernel * scale, _explicit(self.padding, kh, kw))
         return y + bias
 
 

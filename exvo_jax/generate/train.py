@@ -1,0 +1,165 @@
+"""`train_and_evaluate(config, workdir)`: Train log-mels -> every model in one compiled program -> previews, export.
+
+The per-emotion GANs (or the one conditional GAN) train in chunks of `log_every` iterations, each chunk one
+call of `exvo_jax.generate.program.chunk_program`. Between chunks the host checks that every loss is
+finite (a NaN or inf stops the run), logs the losses, reports a discriminator whose loss collapsed to 0,
+and at their cadences saves a checkpoint, exports the EMA generators (`model/`, what `sample` reads) and
+writes previews. The workdir belongs to the run layer: re-running the same command resumes from the last
+checkpoint and ends where an uninterrupted run would (iteration t's batch and noise depend only on t).
+
+Several processes (`jax.distributed`) run this same code on a shared workdir; each computes the log-mels
+itself, process 0 alone writes previews and logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm.auto import tqdm
+
+from exvo_jax.data.errors import DataError
+from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
+from exvo_jax.generate import checkpoints
+from exvo_jax.generate.band_stats import band_frechet
+from exvo_jax.generate.config import check_config
+from exvo_jax.generate.data import CONDITIONAL, input_files, load_pool, model_rows, real_examples, train_clips
+from exvo_jax.generate.previews import write_preview
+from exvo_jax.generate.program import (chunk_program, init_states, iterations_per_call, model_keys, model_strategy,
+                                       stacked_rows)
+from exvo_jax.generate.sampler import model_meta, sampler_from
+from exvo_jax.generate.state import Hyper
+from exvo_jax.models.msg_gan import MSGGAN, msg_gan
+from exvo_jax.parallel import describe_runtime, format_runtime, make_mesh, replicated, sharded, to_host
+from exvo_jax.run import WATCH_FIELDS, Run, data_fingerprint, export_model, open_run
+
+log = logging.getLogger(__name__)
+
+# Besides the run layer's: settings that extend the run, change what it writes, or how it is spread over devices.
+WATCH = WATCH_FIELDS | {"steps", "log_every", "checkpoint_every", "sample_every", "keep_samples", "grid_columns",
+                        "audio_per_emotion", "collapse_threshold", "fd_samples", "strategy", "mesh.seeds",
+                        "mesh.data"}
+RESULTS_JSON = "results.json"
+
+
+def hyper_from(config: ml_collections.ConfigDict) -> Hyper:
+    return Hyper(optimizer=config.optimizer, g_learning_rate=config.g_learning_rate,
+                 d_learning_rate=config.d_learning_rate, b1=config.b1, b2=config.b2, ema_decay=config.ema_decay,
+                 batch_size=config.batch_size, label_lr_multiplier=config.label_lr_multiplier)
+
+
+def gan_from(config: ml_collections.ConfigDict) -> MSGGAN:
+    return msg_gan(depth=config.model.depth, latent_size=config.model.latent_size,
+                   channels=tuple(config.model.channels) or None,
+                   num_classes=NUM_EMOTIONS if config.mode == CONDITIONAL else 0)
+
+
+def run_mesh(config: ml_collections.ConfigDict):
+    try:
+        mesh = make_mesh({"seeds": config.mesh.seeds, "data": config.mesh.data})
+    except ValueError as err:
+        raise DataError(f"config.mesh {config.mesh.to_dict()}: {err}") from None
+    if config.batch_size % mesh.shape["data"]:
+        raise DataError(f"config.batch_size {config.batch_size} is not divisible by mesh axis "
+                        f"data={mesh.shape['data']}")
+    return mesh
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *, overwrite: bool = False,
+                       progress: bool = True) -> dict:
+    """Trains the run of `config` in `workdir` to `config.steps` iterations (resuming); returns its summary."""
+    try:
+        check_config(config)
+    except ValueError as err:
+        raise DataError(f"config: {err}") from None
+    clips = train_clips(config)
+    pool = load_pool(config, clips, progress=progress and jax.process_index() == 0)
+    rows = model_rows(config, pool)
+    mesh = run_mesh(config)
+    with open_run(workdir, config, data_fingerprint(input_files(config, clips)), overwrite=overwrite,
+                  watch_fields=WATCH) as run:
+        runtime = describe_runtime(mesh)
+        log.info("generate: %s", format_runtime(runtime))
+        run.log_event("runtime", **runtime, models=list(rows.names), clips=int(len(clips)))
+        return fit(config, run, pool, rows, mesh, progress)
+
+
+def fit(config, run: Run, pool, rows, mesh, progress: bool) -> dict:
+    gan, hyper, count = gan_from(config), hyper_from(config), len(rows.names)
+    identities = [NUM_EMOTIONS if name == CONDITIONAL else EMOTIONS.index(name) for name in rows.names]
+    fresh = init_states(gan, hyper, model_keys(config.seed, identities), mesh)
+    step, states = checkpoints.restore(run, fresh, count, mesh)
+    index, counts = stacked_rows(rows.index, rows.counts, mesh.shape["seeds"])
+    on_mesh = [checkpoints.put(a, sharded(mesh, "seeds")) for a in (index, counts)]
+    pool_arrays = checkpoints.put((pool.mels, pool.conditions), replicated(mesh))
+    real = {e: real_examples(pool, rows, e, max(config.fd_samples, config.grid_columns))
+            for e in (EMOTIONS if rows.names == (CONDITIONAL,) else rows.names)}
+    summary = {"names": list(rows.names), "band_fd": {}}
+    bar = tqdm(total=config.steps, initial=step, unit="it", desc="generate",
+               disable=not progress or not run.is_primary)
+    per_call = iterations_per_call(config.log_every)
+    strategy = model_strategy(config.strategy, index.shape[0] // mesh.shape["seeds"])
+    while step < config.steps:
+        chunk, calls = min(config.log_every, config.steps - step), []
+        for start in range(0, chunk, per_call):
+            program = chunk_program(gan, hyper, min(per_call, chunk - start), strategy, mesh)
+            states, metrics = program(states, pool_arrays, *on_mesh)
+            calls.append(metrics)
+        step += chunk
+        calls = to_host(calls)
+        losses = {name: np.concatenate([m[name] for m in calls], axis=1)[:count] for name in calls[0]}  # [S, chunk]
+        summary["losses"] = record_losses(run, step, rows.names, losses, config.collapse_threshold)
+        bar.update(chunk)
+        bar.set_postfix(g=f"{losses['g_loss'][:, -1].mean():.3f}", d=f"{losses['d_loss'][:, -1].mean():.3f}")
+        last = step == config.steps
+        save = step % config.checkpoint_every == 0 or last
+        preview = config.sample_every > 0 and (step % config.sample_every == 0 or last)
+        if save or preview:
+            ema = to_host(checkpoints.first(states.ema_params, count))
+            sampler = sampler_from(model_meta(config, rows.names, step), ema)
+        if save:
+            checkpoints.save(run, step, states, count)
+            export_model(run.workdir, {"ema_params": ema}, model_meta(config, rows.names, step))
+        if preview and run.is_primary:
+            write_preview(run.workdir, step, sampler, {e: m[:config.grid_columns] for e, m in real.items()},
+                          config.grid_columns, config.audio_per_emotion, config.seed, config.keep_samples)
+            if config.fd_samples:
+                summary["band_fd"] = record_band_fd(run, step, sampler, real, config)
+    bar.close()
+    paths = {"model": str(run.workdir / "model")}
+    if config.sample_every:
+        paths["samples"] = str(run.workdir / "samples")
+    summary.update(step=step, paths=paths)
+    run.write_json(RESULTS_JSON, summary)
+    return {**summary, "states": states}
+
+
+def record_losses(run: Run, step: int, names, losses: dict, threshold: float) -> dict:
+    """Logs the chunk's mean losses per model; raises on a non-finite loss; warns of collapsed discriminators."""
+    for name, value in losses.items():
+        bad = [n for n, row in zip(names, value) if not np.all(np.isfinite(row))]
+        if bad:
+            raise FloatingPointError(f"non-finite {name} by iteration {step} for {', '.join(bad)}")
+    means = {name: value.mean(axis=1) for name, value in losses.items()}  # [S]
+    collapsed = [n for n, d in zip(names, means["d_loss"]) if d < threshold]
+    scalars = {name: float(value.mean()) for name, value in means.items()}
+    if len(names) > 1:
+        scalars.update({f"{name}/{n}": float(v) for name, value in means.items() for n, v in zip(names, value)})
+    run.log_metrics(step, **scalars, d_collapsed=len(collapsed))
+    if collapsed:
+        log.warning("discriminator loss collapsed to ~0 (mean below %g over the last %d iterations) at iteration %d "
+                    "for %s: D separates real from fake outright and G gets no useful gradient",
+                    threshold, losses["d_loss"].shape[1], step, ", ".join(collapsed))
+        run.log_event("d_collapse", step=step, models=collapsed)
+    return {name: dict(zip(names, map(float, value))) for name, value in means.items()}
+
+
+def record_band_fd(run: Run, step: int, sampler, real: dict, config) -> dict:
+    """Band-statistics Frechet distance of `fd_samples` EMA samples to each emotion's real clips (logged)."""
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed + 1), step)
+    fd = {e: band_frechet(sampler.mels(e, config.fd_samples, key), m) for e, m in real.items() if len(m) > 1}
+    run.log_metrics(step, **{f"band_fd/{e}": v for e, v in fd.items()})
+    return fd
