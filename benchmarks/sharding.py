@@ -70,7 +70,7 @@ def child_multitask(devices: int, rows: int, repeats: int) -> dict:
     from exvo_jax.models.multitask import MultitaskNet, exvo_tasks
     from exvo_jax.parallel import make_mesh, replicated, sharded
     from exvo_jax.tracks.multitask import seeds
-    from exvo_jax.tracks.multitask.train import put
+    from exvo_jax.parallel import place as put
 
     mesh = seeds.one_device_mesh() if devices == 1 else make_mesh({"seeds": devices, "data": 1})
     model = MultitaskNet(exvo_tasks())

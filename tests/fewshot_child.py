@@ -17,7 +17,7 @@ import numpy as np
 
 from exvo_jax.config_files import load_config
 from exvo_jax.data.errors import DataError
-from exvo_jax.parallel import make_mesh, sharded, to_host
+from exvo_jax.parallel import make_mesh, place, sharded, to_host
 from exvo_jax.tracks.fewshot import adapt
 from exvo_jax.tracks.fewshot.training import FramedSet, device_batch, epoch_batches, fit, train_mesh
 from tests.test_fewshot_adapt import FEATURES, HIDDEN, OUTPUTS, make_tasks
@@ -55,7 +55,7 @@ def devices_facts(workdir: Path) -> dict:
     spread = adapt.personalise(head, tasks, settings, **common)
     speakers = adapt.speaker_mesh()
     program = adapt.chunk_program(adapt.adapted_head(HIDDEN, OUTPUTS, settings), "map", 4, settings.weight_decay)
-    arrays = adapt.place(adapt._chunk_arrays(tasks, 16, (5, 10)), sharded(speakers, "speakers"))
+    arrays = place(adapt._chunk_arrays(tasks, 16, (5, 10)), sharded(speakers, "speakers"))
     shared, personal = adapt.split_params(to_host(head), "full")
     out = program(shared, personal, np.float32(0.05), *arrays)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 import jax
-import numpy as np
 from jax.sharding import Mesh
 
 from exvo_jax.generate.state import GanState
@@ -25,16 +24,6 @@ def first(tree, count: int):
     if all(leaf.shape[0] == count for leaf in jax.tree.leaves(tree)):
         return tree
     return jax.jit(lambda t: jax.tree.map(lambda x: x[:count], t))(tree)
-
-
-def put(tree, sharding):
-    """Host values (the same on every process) as global arrays; each process fills only its own devices."""
-
-    def one(x):
-        x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
-
-    return jax.tree.map(one, tree)
 
 
 def save(run: Run, step: int, states: GanState, count: int) -> None:

@@ -33,7 +33,7 @@ from exvo_jax.generate.program import (chunk_program, init_states, iterations_pe
 from exvo_jax.generate.sampler import model_meta, sampler_from
 from exvo_jax.generate.state import Hyper
 from exvo_jax.models.msg_gan import MSGGAN, msg_gan
-from exvo_jax.parallel import describe_runtime, format_runtime, make_mesh, replicated, sharded, to_host
+from exvo_jax.parallel import describe_runtime, format_runtime, make_mesh, place, replicated, sharded, to_host
 from exvo_jax.run import WATCH_FIELDS, Run, data_fingerprint, export_model, open_run
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,8 @@ def fit(config, run: Run, pool, rows, mesh, progress: bool) -> dict:
     fresh = init_states(gan, hyper, model_keys(config.seed, identities), mesh)
     step, states = checkpoints.restore(run, fresh, count, mesh)
     index, counts = stacked_rows(rows.index, rows.counts, mesh.shape["seeds"])
-    on_mesh = [checkpoints.put(a, sharded(mesh, "seeds")) for a in (index, counts)]
-    pool_arrays = checkpoints.put((pool.mels, pool.conditions), replicated(mesh))
+    on_mesh = [place(a, sharded(mesh, "seeds")) for a in (index, counts)]
+    pool_arrays = place((pool.mels, pool.conditions), replicated(mesh))
     real = {e: real_examples(pool, rows, e, max(config.fd_samples, config.grid_columns))
             for e in (EMOTIONS if rows.names == (CONDITIONAL,) else rows.names)}
     summary = {"names": list(rows.names), "band_fd": {}}

@@ -5,7 +5,7 @@ the mesh over the `data`, `seeds` and `speakers` axes and runs stacked work per 
 (`per_device_map`); `host` moves rows between each process and the global arrays.
 """
 
-from exvo_jax.parallel.host import barrier, global_batch, is_main_process, process_shard, to_host
+from exvo_jax.parallel.host import barrier, global_batch, is_main_process, place, process_shard, to_host
 from exvo_jax.parallel.mesh import (
     AXES,
     STRATEGIES,
@@ -33,6 +33,7 @@ __all__ = [
     "make_mesh",
     "pad_leading",
     "per_device_map",
+    "place",
     "pick_strategy",
     "process_shard",
     "replicated",

@@ -33,6 +33,20 @@ def _processes_along(mesh: Mesh, axis: str) -> int:
     return mesh.shape[axis] // len(mine)
 
 
+def place(tree, sharding):
+    """Host values that are the same on every process as global arrays with `sharding`.
+
+    Each process fills only the shards of its own devices, so this also splits rows that every process
+    holds in full (a global batch read everywhere) over a mesh axis: `place(batch, sharded(mesh, "data"))`.
+    """
+
+    def one(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+    return jax.tree_util.tree_map(one, tree)
+
+
 def global_batch(local_tree, mesh: Mesh, axis: str = "data"):
     """Global arrays sharded over `axis` from each process's local rows (same local shape everywhere).
 

@@ -29,12 +29,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import traverse_util
-from jax.sharding import Mesh, Sharding
+from jax.sharding import Mesh
 from tqdm import tqdm
 
 from exvo_jax.data.pipeline import bucket_length, pad_batch
 from exvo_jax.models.fewshot import SequenceHead, kaiming_uniform, last_valid
-from exvo_jax.parallel import make_mesh, per_device_map, pick_strategy, replicated, sharded, to_host
+from exvo_jax.parallel import make_mesh, per_device_map, pick_strategy, place, replicated, sharded, to_host
 
 MODES = ("full", "bias_head", "lora")
 STRATEGIES = ("auto", "vmap", "map")
@@ -93,16 +93,6 @@ def resolve_strategy(strategy: str, mode: str, backend: str | None = None) -> st
 def speaker_mesh() -> Mesh:
     """Every device of every process on the `speakers` axis."""
     return make_mesh({SPEAKER_AXIS: -1})
-
-
-def place(tree, sharding: Sharding):
-    """Host values, the same on every process, as global arrays; each process fills only its own devices."""
-
-    def one(x):
-        x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
-
-    return jax.tree_util.tree_map(one, tree)
 
 
 def is_personal(path: tuple[str, ...], mode: str) -> bool:

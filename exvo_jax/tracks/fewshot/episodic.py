@@ -28,14 +28,13 @@ from jax.sharding import Mesh
 from tqdm import tqdm
 
 from exvo_jax.data.pipeline import bucket_length, pad_batch
-from exvo_jax.parallel import check_divisible, replicated, sharded, to_host
+from exvo_jax.parallel import check_divisible, place, replicated, sharded, to_host
 from exvo_jax.tracks.fewshot.adapt import (
     SPEAKER_AXIS,
     AdaptSettings,
     adapt_personal,
     adapted_head,
     merge_params,
-    place,
     predict_last,
     speaker_mesh,
     split_params,

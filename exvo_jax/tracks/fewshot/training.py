@@ -34,7 +34,7 @@ from exvo_jax.data.errors import DataError
 from exvo_jax.data.pipeline import IN_MEMORY, epoch_loader
 from exvo_jax.metrics import mean_ccc
 from exvo_jax.models.fewshot import FewShotModel, last_valid
-from exvo_jax.parallel import check_divisible, global_batch, make_mesh, replicated, to_host
+from exvo_jax.parallel import check_divisible, make_mesh, place, replicated, sharded, to_host
 from exvo_jax.run import WATCH_FIELDS, Json, Run, data_fingerprint, open_run
 from exvo_jax.tracks.fewshot.inference import predict_clips
 
@@ -166,21 +166,9 @@ def epoch_batches(data: FramedSet, batch_size: int, buckets, seed: int, epoch: i
         yield batch["frames"], batch["mask"], batch["targets"], batch["valid"].astype(np.float32)
 
 
-def local_rows(mesh: Mesh, rows: int, axis: str = DATA_AXIS) -> slice:
-    """The rows of a global batch of `rows` that this process's devices hold along `axis` (contiguous)."""
-    position = mesh.axis_names.index(axis)
-    mine = sorted({index[position] for index, device in np.ndenumerate(mesh.devices)
-                   if device.process_index == jax.process_index()})
-    if mine != list(range(mine[0], mine[-1] + 1)):
-        raise ValueError(f"this process holds the non-contiguous {axis!r} positions {mine}; use another mesh")
-    per = rows // mesh.shape[axis]
-    return slice(mine[0] * per, (mine[-1] + 1) * per)
-
-
 def device_batch(batch: tuple[np.ndarray, ...], mesh: Mesh) -> tuple[jax.Array, ...]:
-    """A global batch (the same on every process) as arrays sharded over `data`, each process giving its rows."""
-    rows = local_rows(mesh, len(batch[0]))
-    return global_batch(tuple(x[rows] for x in batch), mesh, DATA_AXIS)
+    """A global batch (the same on every process) as arrays sharded over `data`; each process fills its devices."""
+    return place(batch, sharded(mesh, DATA_AXIS))
 
 
 def validation_score(model: FewShotModel, params, batch_stats, data: FramedSet, config) -> float:

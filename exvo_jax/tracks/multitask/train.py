@@ -32,7 +32,7 @@ from exvo_jax.features.boaw import boaw_size
 from exvo_jax.features.corpus import has_official
 from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import MultitaskNet
-from exvo_jax.parallel import (check_divisible, describe_runtime, format_runtime, global_batch, make_mesh, pad_leading,
+from exvo_jax.parallel import (check_divisible, describe_runtime, format_runtime, make_mesh, pad_leading, place,
                                replicated, sharded, to_host)
 from exvo_jax.run import WATCH_FIELDS, Json, Run, data_fingerprint, open_run
 from exvo_jax.tracks.multitask import evaluate, report, seeds
@@ -125,27 +125,11 @@ def scaled_split(split: SplitData, scaler: StandardScaler, tasks,
     return scaler.transform(split.features), labels
 
 
-def put(tree, sharding):
-    """Host values (the same on every process) as global arrays; each process fills only its own devices."""
-
-    def one(x):
-        x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
-
-    return jax.tree_util.tree_map(one, tree)
-
-
 def training_rows(rows, mesh: Mesh):
     """Training rows as global arrays sharded over `data`, zero-padded to a multiple of it (padding is never
-    drawn); each process passes `global_batch` only the rows of the `data` positions its devices hold."""
+    drawn); every process holds all rows and fills only its own devices."""
     rows, _ = pad_leading(rows, mesh.shape["data"], fill="zeros")
-    axis = mesh.axis_names.index("data")
-    mine = sorted({index[axis] for index, device in np.ndenumerate(mesh.devices)
-                   if device.process_index == jax.process_index()})
-    if mine != list(range(mine[0], mine[-1] + 1)):
-        raise ValueError(f"this process holds the non-contiguous 'data' positions {mine}; use another mesh")
-    per = len(rows[0]) // mesh.shape["data"]
-    return global_batch(jax.tree_util.tree_map(lambda x: x[mine[0] * per:(mine[-1] + 1) * per], rows), mesh, "data")
+    return place(rows, sharded(mesh, "data"))
 
 
 def restore_or_init(run: Run, fresh: seeds.SeedState, config: ml_collections.ConfigDict,
@@ -159,7 +143,7 @@ def restore_or_init(run: Run, fresh: seeds.SeedState, config: ml_collections.Con
     """
     step, items = run.restore(layout=Json(None))
     if step is None:
-        return 0, put(fresh, sharded(mesh, "seeds"))
+        return 0, place(fresh, sharded(mesh, "seeds"))
     saved = items["layout"]  # {"seeds", "padded", "epochs"}
     epochs = max(saved["epochs"], config.max_epochs)
     same = saved["padded"] == fresh.epoch.shape[0] and saved["epochs"] == epochs
@@ -175,7 +159,7 @@ def restore_or_init(run: Run, fresh: seeds.SeedState, config: ml_collections.Con
                                    for x in [getattr(fresh, name)]})
     states = run.restore(state=abstract)[1]["state"]
     if not same:
-        states = put(seeds.resized(states, len(config.seeds), mesh.shape["seeds"], epochs), sharded(mesh, "seeds"))
+        states = place(seeds.resized(states, len(config.seeds), mesh.shape["seeds"], epochs), sharded(mesh, "seeds"))
     log.info("%s: resuming after epoch %d", run.workdir, step)
     return step, seeds.with_stopping(states, config.patience, config.max_epochs)
 
@@ -194,14 +178,14 @@ def fit(config: ml_collections.ConfigDict, data: MultitaskData, run: Run, *, mes
     scaler = StandardScaler.fit(data.train.features)
     targets = target_scaling(config, data)
     train = training_rows(scaled_split(data.train, scaler, data.tasks, targets), mesh)
-    val = put(scaled_split(data.val, scaler, data.tasks, targets), replicated(mesh))
+    val = place(scaled_split(data.val, scaler, data.tasks, targets), replicated(mesh))
     fresh = seeds.init_states(model, seeds.optimizer(hyper), list(config.seeds), data.dim, hyper.max_epochs)
     fresh, _ = pad_leading(fresh, mesh.shape["seeds"], fill="first")  # inert copies of the first seed
     first, states = restore_or_init(run, fresh, config, mesh)
     layout = {"seeds": [int(s) for s in config.seeds], "padded": int(states.epoch.shape[0]),
               "epochs": int(states.train_loss.shape[1])}
     program = seeds.epoch_program(model, hyper, config.strategy, mesh, len(data.train))
-    stopping = put(seeds.Stopping.create(config.patience, config.min_delta), replicated(mesh))
+    stopping = place(seeds.Stopping.create(config.patience, config.min_delta), replicated(mesh))
     last = hyper.max_epochs if stop_after is None else min(hyper.max_epochs, stop_after)
     stopped = to_host(states.stopped)[:n]
     where = " x ".join(f"{axis}={size}" for axis, size in mesh.shape.items())
@@ -229,7 +213,7 @@ def fit(config: ml_collections.ConfigDict, data: MultitaskData, run: Run, *, mes
 def evaluate_seeds(config, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
                    model: MultitaskNet, mesh: Mesh) -> list[dict[str, float]]:
     """Scores of every real seed (stacked `params` on `mesh`) on a labelled split (regression in label units)."""
-    x = put(scaler.transform(split.features), replicated(mesh))
+    x = place(scaler.transform(split.features), replicated(mesh))
     outputs = {k: v[:len(config.seeds)] for k, v in to_host(seeds.make_predict(model, mesh)(params, x)).items()}
     for name, (mean, std) in target_scaling(config, data).items():
         outputs[name] = outputs[name] * std + mean
