@@ -24,6 +24,7 @@ from exvo_jax.parallel.runtime import ENVIRONMENT
 from exvo_jax.run import ResumeRefused, RunBusyError, data_fingerprint, open_run
 from exvo_jax.tracks.multitask import train
 from exvo_jax.tracks.multitask.bundle import load_bundle
+from exvo_jax.tracks.multitask.data import input_files
 from tests.release_factory import blank_row, labelled_row, write_release
 
 REPO = Path(__file__).resolve().parent.parent
@@ -188,7 +189,7 @@ def test_raising_max_epochs_continues_from_the_last_epoch(resumed, reference):
 def test_a_second_run_in_a_busy_workdir_is_refused(resumed):
     data, workdir, _ = resumed
     config = tiny_config(data)
-    with open_run(workdir, config, data_fingerprint(train.input_files(config)), watch_fields=train.WATCH):
+    with open_run(workdir, config, data_fingerprint(input_files(config)), watch_fields=train.WATCH):
         with pytest.raises(RunBusyError, match=f"in use by pid {os.getpid()}"):
             train.train_and_evaluate(config, workdir, progress=False)
 

@@ -118,7 +118,7 @@ def test_bad_settings_are_rejected_with_the_setting_named():
 
 def test_regression_targets_are_standardised_on_train_only_when_asked(data):
     from exvo_jax.features.scaling import StandardScaler
-    from exvo_jax.tracks.multitask.train import scaled_split, target_scaling
+    from exvo_jax.tracks.multitask.data import scaled_split, target_scaling
 
     assert target_scaling(tiny_config(), data) == {}  # the baseline trains on age in years
     scaling = target_scaling(tiny_config(scale_targets=True), data)

@@ -32,6 +32,7 @@ class ModelBundle:
     seed: int
     column_names: dict[str, tuple[str, ...]]
     target_scaling: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)  # task -> (mean, std)
+    recompute_features: bool = False  # trained on features computed from audio even where the release ships CSVs
 
     def predict(self, features: np.ndarray) -> dict[str, np.ndarray]:
         """Raw features [N, D] -> outputs {task: [N, k]}: sigmoids for intensities, logits for classes,
@@ -51,6 +52,8 @@ def save_bundle(workdir: str | Path, bundle: ModelBundle) -> Path:
         "trunk": list(bundle.model.trunk),
         "head_hidden": bundle.model.head_hidden,
         "log_var_init": bundle.model.log_var_init,
+        "init_scheme": bundle.model.init_scheme,
+        "recompute_features": bundle.recompute_features,
         "feature_set": bundle.feature_set,
         "dataset": bundle.dataset,
         "seed": bundle.seed,
@@ -63,7 +66,8 @@ def save_bundle(workdir: str | Path, bundle: ModelBundle) -> Path:
 
 def _network(meta: Mapping) -> MultitaskNet:
     return MultitaskNet(tasks=tuple(TaskSpec(**t) for t in meta["tasks"]), trunk=tuple(meta["trunk"]),
-                        head_hidden=meta["head_hidden"], log_var_init=meta["log_var_init"])
+                        head_hidden=meta["head_hidden"], log_var_init=meta["log_var_init"],
+                        init_scheme=meta.get("init_scheme", "flax"))
 
 
 def _template(meta: Mapping) -> dict:
@@ -84,4 +88,5 @@ def load_bundle(workdir: str | Path) -> ModelBundle:
         seed=meta["seed"],
         column_names={k: tuple(v) for k, v in meta["column_names"].items()},
         target_scaling={k: (float(v[0]), float(v[1])) for k, v in meta.get("target_scaling", {}).items()},
+        recompute_features=bool(meta.get("recompute_features", False)),
     )

@@ -13,11 +13,14 @@ def default_config() -> ml_collections.ConfigDict:
     config.test_labels = False  # read Test labels from test_labels.csv (synthetic corpora only)
     config.feature_set = "ComParE"
     config.cache_dir = ""  # empty: <workdir>/feature_cache
+    # Features of every split from audio even where the release ships feature CSVs (never a mix of both)
+    config.recompute_features = False
     config.workers = 0  # feature-extraction processes; 0: one per CPU core
     config.tasks = ()  # subset of the dataset's heads (single-task ablation); empty: all
     config.trunk = (128, 64)
     config.head_hidden = 32
     config.log_var_init = -0.33
+    config.init_scheme = "flax"  # Dense initialisation: "flax" (LeCun normal, zero biases) or "torch" (the reference's)
     config.scale_targets = False  # standardise regression targets (age) on Train; baseline: years, unscaled
     config.intensity_loss = "mse"  # "mse" (baseline) or "ccc"
     config.seeds = (101, 102, 103, 104, 105)

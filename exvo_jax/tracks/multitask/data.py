@@ -10,15 +10,19 @@ import dataclasses
 import json
 from pathlib import Path
 
+import jax
 import ml_collections
 import numpy as np
+from jax.experimental import multihost_utils
 
 from exvo_jax.data import nonverbal
 from exvo_jax.data.errors import DataError
-from exvo_jax.data.release import label_arrays, read_release
-from exvo_jax.data.schema import COUNTRIES, EMOTIONS
+from exvo_jax.data.release import DATA_INFO, TEST_LABELS, label_arrays, read_release
+from exvo_jax.data.schema import COUNTRIES, EMOTIONS, SPLITS
+from exvo_jax.features.boaw import boaw_size
 from exvo_jax.features.cache import AudioItem
-from exvo_jax.features.corpus import functionals, release_features
+from exvo_jax.features.corpus import functionals, has_official, release_features
+from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import TaskSpec, exvo_tasks
 
 
@@ -77,7 +81,7 @@ def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path) -> Multita
     corpus = read_release(config.data_dir, test_labels=config.test_labels)
     cache = run_cache_dir(workdir, config.cache_dir)
     features = release_features(corpus, config.feature_set, cache, workers=config.workers or None,
-                                recompute_features=config.get("recompute_features", False))
+                                recompute_features=config.recompute_features)
     splits = {}
     for name in ("Train", "Val", "Test"):
         clips = corpus.split(name)
@@ -125,11 +129,85 @@ def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path) -> Mu
     )
 
 
+def check_finite(data: MultitaskData, source: str | Path) -> None:
+    """A `DataError` naming the clips (up to five) of any split whose features or labels are NaN or infinite."""
+    for name, split in (("Train", data.train), ("Val", data.val), ("Test", data.test)):
+        if split is None:
+            continue
+        bad = ~np.isfinite(split.features).all(1)
+        for values in (split.labels or {}).values():
+            bad |= ~np.isfinite(values.reshape(len(split), -1)).all(1)
+        if bad.any():
+            ids = [split.ids[i] for i in np.flatnonzero(bad)]
+            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            raise DataError(f"{source}: {name} clip(s) {shown}: features or labels are NaN or infinite")
+
+
 def load_data(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
-    """Features and labels for `config.dataset` ("exvo" or "nonverbal") from `config.data_dir`."""
+    """Features and labels for `config.dataset` ("exvo" or "nonverbal") from `config.data_dir`; non-finite
+    features or labels are a `DataError` naming the clips (a NaN input would make every loss NaN)."""
     if not config.data_dir:
         raise DataError("config.data_dir is empty: point it at the corpus folder (--data-dir)")
     loaders = {"exvo": load_exvo, "nonverbal": load_nonverbal}
     if config.dataset not in loaders:
         raise DataError(f"unknown dataset {config.dataset!r} (expected one of {', '.join(loaders)})")
-    return loaders[config.dataset](config, workdir)
+    data = loaders[config.dataset](config, workdir)
+    check_finite(data, config.data_dir)
+    return data
+
+
+def input_files(config: ml_collections.ConfigDict) -> list[Path]:
+    """The corpus files the run's features and labels come from (what `load_data` reads), for the fingerprint."""
+    root = Path(config.data_dir)
+    if config.dataset == "nonverbal":
+        return [clip.path for clip in nonverbal.read_corpus(root)]
+    corpus = read_release(root, test_labels=config.test_labels)
+    files = [root / DATA_INFO] + ([root / TEST_LABELS] if config.test_labels else [])
+    splits = [clips for name in SPLITS if (clips := corpus.split(name))]
+    shipped = [has_official(corpus, clips, config.feature_set) and not config.recompute_features for clips in splits]
+    if boaw_size(config.feature_set) is not None and not all(shipped):
+        shipped = [False] * len(splits)  # the codebook is fit on Train audio: every split is computed from audio
+    for clips, official in zip(splits, shipped):
+        files += [corpus.feature_path(config.feature_set, c.file_id) if official else c.wav_path for c in clips]
+    return files
+
+
+def load_once(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
+    """`load_data` on process 0 first (it extracts and caches the features), then on the others (cache hits)."""
+    if jax.process_count() == 1:
+        return load_data(config, workdir)
+    if jax.process_index() == 0:
+        try:
+            data = load_data(config, workdir)
+        except Exception:
+            multihost_utils.broadcast_one_to_all(np.int32(0))  # the other processes fail with it
+            raise
+    loaded = multihost_utils.broadcast_one_to_all(np.int32(1))
+    if jax.process_index() == 0:
+        return data
+    if not loaded:
+        raise DataError(f"{config.data_dir}: process 0 could not load the data (its error says why)")
+    return load_data(config, workdir)
+
+
+def target_scaling(config: ml_collections.ConfigDict, data: MultitaskData) -> dict[str, tuple[float, float]]:
+    """{regression task: (mean, std)} on Train where `config.scale_targets`, else {} (targets in their units)."""
+    if not config.scale_targets:
+        return {}
+    out = {}
+    for task in data.tasks:
+        if task.kind == "regression":
+            y = np.asarray(data.train.labels[task.name], np.float64)
+            out[task.name] = (float(y.mean()), float(y.std()) or 1.0)
+    return out
+
+
+def scaled_split(split: SplitData, scaler: StandardScaler, tasks,
+                 targets: dict[str, tuple[float, float]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Standardised features [N, D] and labels (regression targets scaled where `targets` says), on host."""
+    labels = {}
+    for t in tasks:
+        mean, std = targets.get(t.name, (0.0, 1.0))
+        y = split.labels[t.name]
+        labels[t.name] = np.asarray((y - mean) / std if t.name in targets else y)
+    return scaler.transform(split.features), labels

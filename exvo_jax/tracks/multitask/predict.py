@@ -35,7 +35,7 @@ def predict_release(workdir: str | Path, data_dir: str | Path, out_dir: str | Pa
         raise DataError(f"{workdir}: the model was not trained on all three HUME-VB tasks; no submission possible")
     corpus = read_release(data_dir)
     cache = run_cache_dir(workdir, cache_dir)
-    features = release_features(corpus, bundle.feature_set, cache)
+    features = release_features(corpus, bundle.feature_set, cache, recompute_features=bundle.recompute_features)
     written = {}
     for split, name in (("Test", submission_filename(MULTITASK, team, number)), ("Val", "val_predictions.csv")):
         if split in features:

@@ -20,24 +20,19 @@ from pathlib import Path
 import jax
 import ml_collections
 import numpy as np
-from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
-from exvo_jax.data import nonverbal
 from exvo_jax.data.errors import DataError
-from exvo_jax.data.release import DATA_INFO, TEST_LABELS, read_release
-from exvo_jax.data.schema import SPLITS
-from exvo_jax.features.boaw import boaw_size
-from exvo_jax.features.corpus import has_official
 from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import MultitaskNet
 from exvo_jax.parallel import (check_divisible, describe_runtime, format_runtime, make_mesh, pad_leading, place,
                                replicated, sharded, to_host)
 from exvo_jax.run import WATCH_FIELDS, Json, Run, data_fingerprint, open_run
-from exvo_jax.tracks.multitask import evaluate, report, seeds
-from exvo_jax.tracks.multitask.bundle import ModelBundle, save_bundle
-from exvo_jax.tracks.multitask.data import MultitaskData, SplitData, load_data
+from exvo_jax.tracks.multitask import seeds
+from exvo_jax.tracks.multitask.data import (MultitaskData, SplitData, input_files, load_once, scaled_split,
+                                            target_scaling)
+from exvo_jax.tracks.multitask.results import score_and_export
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +46,7 @@ def hyper_from(config: ml_collections.ConfigDict) -> seeds.Hyper:
 
 def model_from(config: ml_collections.ConfigDict, data: MultitaskData) -> MultitaskNet:
     return MultitaskNet(tasks=data.tasks, trunk=tuple(config.trunk), head_hidden=config.head_hidden,
-                        log_var_init=config.log_var_init)
+                        log_var_init=config.log_var_init, init_scheme=config.init_scheme)
 
 
 def run_mesh(config: ml_collections.ConfigDict) -> Mesh:
@@ -66,63 +61,6 @@ def run_mesh(config: ml_collections.ConfigDict) -> Mesh:
     except ValueError as err:
         raise DataError(f"config.mesh {config.mesh.to_dict()}: {err}") from None
     return mesh
-
-
-def input_files(config: ml_collections.ConfigDict) -> list[Path]:
-    """The corpus files the run's features and labels come from (what `load_data` reads), for the fingerprint."""
-    root = Path(config.data_dir)
-    if config.dataset == "nonverbal":
-        return [clip.path for clip in nonverbal.read_corpus(root)]
-    corpus = read_release(root, test_labels=config.test_labels)
-    files = [root / DATA_INFO] + ([root / TEST_LABELS] if config.test_labels else [])
-    splits = [clips for name in SPLITS if (clips := corpus.split(name))]
-    shipped = [has_official(corpus, clips, config.feature_set) for clips in splits]
-    if boaw_size(config.feature_set) is not None and not all(shipped):
-        shipped = [False] * len(splits)  # the codebook is fit on Train audio: every split is computed from audio
-    for clips, official in zip(splits, shipped):
-        files += [corpus.feature_path(config.feature_set, c.file_id) if official else c.wav_path for c in clips]
-    return files
-
-
-def load_once(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
-    """`load_data` on process 0 first (it extracts and caches the features), then on the others (cache hits)."""
-    if jax.process_count() == 1:
-        return load_data(config, workdir)
-    if jax.process_index() == 0:
-        try:
-            data = load_data(config, workdir)
-        except Exception:
-            multihost_utils.broadcast_one_to_all(np.int32(0))  # the other processes fail with it
-            raise
-    loaded = multihost_utils.broadcast_one_to_all(np.int32(1))
-    if jax.process_index() == 0:
-        return data
-    if not loaded:
-        raise DataError(f"{config.data_dir}: process 0 could not load the data (its error says why)")
-    return load_data(config, workdir)
-
-
-def target_scaling(config: ml_collections.ConfigDict, data: MultitaskData) -> dict[str, tuple[float, float]]:
-    """{regression task: (mean, std)} on Train where `config.scale_targets`, else {} (targets in their units)."""
-    if not config.scale_targets:
-        return {}
-    out = {}
-    for task in data.tasks:
-        if task.kind == "regression":
-            y = np.asarray(data.train.labels[task.name], np.float64)
-            out[task.name] = (float(y.mean()), float(y.std()) or 1.0)
-    return out
-
-
-def scaled_split(split: SplitData, scaler: StandardScaler, tasks,
-                 targets: dict[str, tuple[float, float]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Standardised features [N, D] and labels (regression targets scaled where `targets` says), on host."""
-    labels = {}
-    for t in tasks:
-        mean, std = targets.get(t.name, (0.0, 1.0))
-        y = split.labels[t.name]
-        labels[t.name] = np.asarray((y - mean) / std if t.name in targets else y)
-    return scaler.transform(split.features), labels
 
 
 def training_rows(rows, mesh: Mesh):
@@ -164,6 +102,16 @@ def restore_or_init(run: Run, fresh: seeds.SeedState, config: ml_collections.Con
     return step, seeds.with_stopping(states, config.patience, config.max_epochs)
 
 
+def divergence_suspects(train: SplitData, scaler: StandardScaler, count: int = 3) -> str:
+    """Why a loss may turn non-finite on finite inputs (`load_data` refuses others): the training clips whose
+    standardised features lie farthest out, with how far, and the usual remedy."""
+    extent = np.abs(scaler.transform(train.features)).max(1)
+    worst = np.argsort(-extent)[:count]
+    clips = ", ".join(f"{train.ids[i]} (|z| {extent[i]:.3g})" for i in worst)
+    return (f"features and labels are finite; the training clips with the most extreme standardised features are "
+            f"{clips}; check those clips or lower learning_rate")
+
+
 def fit(config: ml_collections.ConfigDict, data: MultitaskData, run: Run, *, mesh: Mesh | None = None,
         stop_after: int | None = None, progress: bool = True) -> tuple[seeds.SeedState, StandardScaler, MultitaskNet]:
     """Trains every seed of `config.seeds` to completion (or `stop_after` epochs) in `run`, resuming from its
@@ -194,13 +142,14 @@ def fit(config: ml_collections.ConfigDict, data: MultitaskData, run: Run, *, mes
     for epoch in bar:
         if stopped.all():
             break
+        ran = ~stopped  # a seed stopped earlier keeps NaN history; one that ran and has a NaN loss diverged
         states = program(states, train, val, stopping)
         host = to_host({"stopped": states.stopped, "train": states.train_loss, "val": states.val_loss})  # [S], [S, E]
         stopped, train_loss, val_loss = host["stopped"][:n], host["train"][:n, epoch], host["val"][:n, epoch]
-        ran = ~np.isnan(train_loss)
         if not np.all(np.isfinite(train_loss[ran])):
             bad = [s for s, v, r in zip(config.seeds, train_loss, ran) if r and not np.isfinite(v)]
-            raise FloatingPointError(f"non-finite training loss at epoch {epoch + 1} for seed(s) {bad}")
+            raise FloatingPointError(f"non-finite training loss at epoch {epoch + 1} for seed(s) {bad}: "
+                                     f"{divergence_suspects(data.train, scaler)}")
         if (epoch + 1) % config.checkpoint_every == 0 or epoch + 1 == last or stopped.all():
             run.save(epoch + 1, state=states, layout=Json(layout))
         run.log_metrics(epoch + 1, train_loss=np.nanmean(train_loss), val_loss=np.nanmean(val_loss),
@@ -208,20 +157,6 @@ def fit(config: ml_collections.ConfigDict, data: MultitaskData, run: Run, *, mes
                            for s, v, r in zip(config.seeds, values, ran) if r})
         bar.set_postfix(val_loss=float(np.nanmean(val_loss)))
     return states, scaler, model
-
-
-def evaluate_seeds(config, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
-                   model: MultitaskNet, mesh: Mesh) -> list[dict[str, float]]:
-    """Scores of every real seed (stacked `params` on `mesh`) on a labelled split (regression in label units)."""
-    x = place(scaler.transform(split.features), replicated(mesh))
-    outputs = {k: v[:len(config.seeds)] for k, v in to_host(seeds.make_predict(model, mesh)(params, x)).items()}
-    for name, (mean, std) in target_scaling(config, data).items():
-        outputs[name] = outputs[name] * std + mean
-    per_seed = []
-    for i in range(len(config.seeds)):
-        predictions = {t.name: evaluate.as_labels(t, outputs[t.name][i]) for t in data.tasks}
-        per_seed.append(evaluate.score(data.tasks, predictions, split.labels, data.column_names, config.ccc_variant))
-    return per_seed
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True,
@@ -241,48 +176,5 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, p
         log.info("multitask training on %s", format_runtime(runtime))
         run.log_event("start", runtime=runtime, seeds=list(config.seeds), train_rows=len(data.train))
         states, scaler, model = fit(config, data, run, mesh=mesh, progress=progress)
-        return _results(config, data, run, mesh, states, scaler, model)
+        return score_and_export(config, data, run, mesh, states, scaler, model)
 
-
-def _results(config, data: MultitaskData, run: Run, mesh: Mesh, states: seeds.SeedState, scaler: StandardScaler,
-             model: MultitaskNet) -> dict:
-    """Scores, the selected seed's model export and the run's tables and plot (process 0)."""
-    n = len(config.seeds)
-    params = seeds.final_params(states, config.restore)
-    per_seed = evaluate_seeds(config, data, data.val, params, scaler, model, mesh)
-    mean, std = report.summary(per_seed)
-    trivial = evaluate.score(
-        data.tasks, evaluate.trivial_predictions(data.tasks, data.train.labels, len(data.val)),
-        data.val.labels, data.column_names, config.ccc_variant,
-    )
-    host = jax.tree_util.tree_map(lambda v: v[:n], to_host({
-        "best_loss": states.best_loss, "best_epoch": states.best_epoch, "epoch": states.epoch,
-        "train_loss": states.train_loss, "val_loss": states.val_loss, "params": params}))
-    best_val = host["best_loss"] if config.restore == "best" else np.nanmin(host["val_loss"], 1)
-    choice = int(np.argmax([evaluate.selection_score(s, float(v)) for s, v in zip(per_seed, best_val)]))
-    bundle = ModelBundle(model, jax.tree_util.tree_map(lambda x: x[choice], host["params"]), scaler,
-                         config.feature_set, config.dataset, int(config.seeds[choice]), dict(data.column_names),
-                         target_scaling(config, data))
-    results = {
-        "dataset": config.dataset,
-        "feature_set": config.feature_set,
-        "tasks": [t.name for t in data.tasks],
-        "restore": config.restore,
-        "seeds": [int(s) for s in config.seeds],
-        "per_seed": per_seed,
-        "mean": mean,
-        "std": std,
-        "trivial": trivial,
-        "best_seed": int(config.seeds[choice]),
-        "best_epoch": [int(e) + 1 for e in host["best_epoch"]],
-        "epochs_run": [int(e) for e in host["epoch"]],
-        "history": {"train_loss": host["train_loss"].tolist(), "val_loss": host["val_loss"].tolist()},
-    }
-    if data.test is not None and data.test.labels is not None:  # held-out scores where Test labels exist
-        test_scores = evaluate_seeds(config, data, data.test, params, scaler, model, mesh)
-        test_mean, test_std = report.summary(test_scores)
-        results["test"] = {"per_seed": test_scores, "mean": test_mean, "std": test_std}
-    paths = {name: run.workdir / file for name, file in report.OUTPUTS.items()}
-    results["paths"] = {k: str(v) for k, v in {**paths, "model": save_bundle(run.workdir, bundle)}.items()}
-    report.write_outputs(run, results)
-    return results
