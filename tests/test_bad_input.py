@@ -16,7 +16,7 @@ from exvo_jax.cli import main
 from exvo_jax.data.audio import load_audio, write_wav
 from exvo_jax.data.check import check_release
 from exvo_jax.data.errors import DataError
-from exvo_jax.data.release import read_release
+from exvo_jax.data.release import read_feature_csv, read_release
 from exvo_jax.data.schema import COUNTRIES, EMOTIONS, OPENSMILE_MIN_SECONDS, SAMPLE_RATE
 from exvo_jax.data.speakers import validate_fewshot_protocol
 from exvo_jax.features import corpus as corpus_module
@@ -224,6 +224,19 @@ def test_ids_that_are_not_plain_names_are_rejected(tmp_path, raw):
         read_release(root)
     report = check_release(root, audio=False, progress=False)
     assert len(report.errors) == 1 and "row 2: File_ID" in str(report.errors[0])
+
+
+def test_the_feature_cache_never_passes_for_the_release_s_shipped_features(tmp_path):
+    root = small_release(tmp_path / "release")
+    with pytest.raises(DataError, match="release: is a release folder; put the feature cache elsewhere"):
+        FeatureCache(root, "eGeMAPS")
+    cache = FeatureCache(tmp_path / "cache", "eGeMAPS")  # a cache's CSV copied into a release is refused there
+    cache.write_row(AudioItem("00", root / "wav" / "00.wav"), "eGeMAPS|3.0|abc", ["f"] * 88, np.ones(88, np.float32))
+    shipped = root / "feats" / "eGeMAPS" / "00.csv"
+    shipped.parent.mkdir(parents=True)
+    shipped.write_bytes(cache.csv_path("00").read_bytes())
+    with pytest.raises(DataError, match="00.csv: written by the exvo_jax feature cache, not shipped"):
+        read_feature_csv(shipped)
 
 
 def test_nan_labels_and_unknown_countries_name_file_and_row(tmp_path):

@@ -236,7 +236,9 @@ def read_feature_csv(path: str | Path) -> np.ndarray:
     lines = [ln for ln in read_text(path).splitlines() if ln.strip()]
     if len(lines) < 2:
         raise DataError(f"{path}: expected a header line and one data row")
-    values = lines[1].split(",")[1:]
+    name, *values = lines[1].split(",")
+    if "|" in name:  # `<set>|<version>|<hash>`: a row of exvo_jax's feature cache, not a shipped file
+        raise DataError(f"{path}: written by the exvo_jax feature cache, not shipped with the release")
     try:
         vector = np.array([float(v) for v in values], dtype=np.float32)
     except ValueError as err:

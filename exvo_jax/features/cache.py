@@ -23,6 +23,7 @@ import numpy as np
 
 from exvo_jax.atomic import atomic_path, write_text
 from exvo_jax.data.errors import DataError
+from exvo_jax.data.release import DATA_INFO
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +66,10 @@ class FeatureCache:
 
     root: Path
     feature_set: str
+
+    def __post_init__(self):
+        if (Path(self.root) / DATA_INFO).exists():  # its feats/ would pass for the release's own
+            raise DataError(f"{self.root}: is a release folder; put the feature cache elsewhere (cache_dir)")
 
     def csv_path(self, file_id: str) -> Path:
         relative = Path(file_id)
