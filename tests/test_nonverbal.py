@@ -108,6 +108,19 @@ def test_split_is_speaker_disjoint_deterministic_and_complete():
         split_corpus(clips, fractions=(0.5, 0.5))
 
 
+def test_speaker_grouped_folds_test_every_speaker_once():
+    clips = _fake_clips(40)
+    folds = [split_corpus(clips, fold=k) for k in range(5)]
+    tested = [{c.speaker for c in f["test"]} for f in folds]
+    assert sorted(s for group in tested for s in group) == sorted({c.speaker for c in clips})
+    for k, f in enumerate(folds):
+        speakers = {name: {c.speaker for c in part} for name, part in f.items()}
+        assert [len(s) for s in speakers.values()] == [24, 8, 8]
+        assert speakers["validation"] == tested[(k + 1) % 5] and not speakers["train"] & (tested[k] | tested[(k + 1) % 5])
+    with pytest.raises(ValueError, match="fold 5 is not in 0..4"):
+        split_corpus(clips, fold=5)
+
+
 @pytest.mark.real_data
 def test_real_sample_reads_completely_and_splits_70_15_15_by_speaker(nonverbal_dir):
     clips = read_corpus(nonverbal_dir)

@@ -144,8 +144,22 @@ def split_corpus(
     clips: Sequence[Vocalisation],
     fractions: Sequence[float] = SPLIT_FRACTIONS,
     seed: int = SPLIT_SEED,
+    fold: int | None = None,
+    folds: int = 5,
 ) -> dict[str, tuple[Vocalisation, ...]]:
-    """{"train", "validation", "test"}: clips in input order, partitioned by speaker (default 70/15/15)."""
+    """{"train", "validation", "test"}: clips in input order, partitioned by speaker (default 70/15/15).
+
+    With `fold` = k, the speakers are cut into `folds` equal groups instead (same seed): Test is group k,
+    validation group k + 1 (cyclically), Train the others; the k's together test every speaker once.
+    """
+    if fold is not None:
+        if not 0 <= fold < folds:
+            raise ValueError(f"fold {fold} is not in 0..{folds - 1}")
+        groups = speaker_disjoint_split([c.speaker for c in clips], [1 / folds] * folds, seed=seed)
+        test, val = set(groups[fold]), set(groups[(fold + 1) % folds])
+        return {"train": tuple(c for c in clips if c.speaker not in test | val),
+                "validation": tuple(c for c in clips if c.speaker in val),
+                "test": tuple(c for c in clips if c.speaker in test)}
     if len(fractions) != len(SPLIT_NAMES):
         raise ValueError(f"expected {len(SPLIT_NAMES)} fractions (train, validation, test), got {list(fractions)}")
     groups = speaker_disjoint_split([c.speaker for c in clips], fractions, seed=seed)

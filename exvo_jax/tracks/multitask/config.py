@@ -11,6 +11,9 @@ def default_config() -> ml_collections.ConfigDict:
     config.dataset = "exvo"  # "exvo" (release layout) or "nonverbal" (Deeply corpus, speaker-disjoint split)
     config.data_dir = ""
     config.test_labels = False  # read Test labels from test_labels.csv (synthetic corpora only)
+    # "nonverbal" only: fold k of `folds` speaker-grouped folds (Test = fold k, Val = fold k + 1); -1: 70/15/15
+    config.fold = -1
+    config.folds = 5
     config.feature_set = "ComParE"
     config.cache_dir = ""  # empty: <workdir>/feature_cache
     # Features of every split from audio even where the release ships feature CSVs (never a mix of both)

@@ -108,7 +108,8 @@ def nonverbal_tasks() -> tuple[TaskSpec, ...]:
 
 
 def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
-    parts = nonverbal.split_corpus(nonverbal.read_corpus(config.data_dir))
+    fold = None if config.fold < 0 else config.fold
+    parts = nonverbal.split_corpus(nonverbal.read_corpus(config.data_dir), fold=fold, folds=config.folds)
     cache = run_cache_dir(workdir, config.cache_dir)
     splits = {}
     for name, clips in parts.items():

@@ -1,7 +1,9 @@
 """Result tables (Markdown, JSON) and loss-curve plots of multitask runs.
 
-A run's table has one row per seed, then mean +/- std over seeds and the trivial predictor; several runs
-(feature sets) render as the paper's Table 2: one row per feature set with mean +/- std over seeds.
+A run's table has one row per seed, then mean +/- std over seeds, the trivial predictor and the linear
+yardstick (regularisation chosen on Val), then the same on Test where it is labelled; several runs
+(feature sets) render as the paper's Table 2: one row per feature set with mean +/- std over seeds and
+a row for its linear yardstick.
 A run writes them into its workdir through the run layer (`write_outputs`: process 0 only).
 """
 
@@ -21,10 +23,15 @@ from exvo_jax.atomic import atomic_path  # noqa: E402
 from exvo_jax.run import Run  # noqa: E402
 
 OUTPUTS = {"markdown": "results.md", "json": "results.json", "plot": "losses.png"}
+YARDSTICK = "linear yardstick"
 
 
 def _cell(value: float) -> str:
     return "nan" if not math.isfinite(value) else f"{value:.4f}"
+
+
+def _row(label: str, scores: Mapping[str, float], keys: Sequence[str]) -> str:
+    return f"| {label} | " + " | ".join(_cell(scores.get(k, math.nan)) for k in keys) + " |"
 
 
 def _mean_std_cell(mean: float, std: float) -> str:
@@ -49,11 +56,17 @@ def render_markdown(results: Mapping | Sequence[Mapping]) -> str:
             marker = " (selected)" if seed == results.get("best_seed") else ""
             lines.append(f"| seed {seed}{marker} | " + " | ".join(_cell(scores[k]) for k in keys) + " |")
         lines.append("| mean ± std | " + " | ".join(_mean_std_cell(results["mean"][k], results["std"][k]) for k in keys) + " |")
-        lines.append("| trivial predictor | " + " | ".join(_cell(results["trivial"].get(k, math.nan)) for k in keys) + " |")
+        lines.append(_row("trivial predictor", results["trivial"], keys))
+        if "yardstick" in results:
+            lines.append(_row(f"{YARDSTICK} (chosen on Val)", results["yardstick"]["val"], keys))
         if "test" in results:
             test = results["test"]
             lines.append("| Test: mean ± std | "
                          + " | ".join(_mean_std_cell(test["mean"][k], test["std"][k]) for k in keys) + " |")
+            if "trivial" in test:
+                lines.append(_row("Test: trivial predictor", test["trivial"], keys))
+            if "test" in results.get("yardstick", {}):
+                lines.append(_row(f"Test: {YARDSTICK}", results["yardstick"]["test"], keys))
         return "\n".join(lines) + "\n"
     runs = list(results)
     keys = list(dict.fromkeys(k for run in runs for k in run["mean"]))
@@ -61,6 +74,8 @@ def render_markdown(results: Mapping | Sequence[Mapping]) -> str:
     for run in runs:
         cells = [_mean_std_cell(run["mean"].get(k, math.nan), run["std"].get(k, math.nan)) for k in keys]
         lines.append(f"| {run['feature_set']} | " + " | ".join(cells) + " |")
+        if "yardstick" in run:
+            lines.append(_row(f"{run['feature_set']}: {YARDSTICK} (chosen on Val)", run["yardstick"]["val"], keys))
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,5 @@
-"""After training: every seed scored on Val (and Test where labelled) beside the trivial predictor, one seed
-selected on Val, its model exported and the run's tables and plot written."""
+"""After training: every seed scored on Val (and Test where labelled) beside the trivial predictor and the
+linear yardstick, one seed selected on Val, its model exported and the run's tables and plot written."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from exvo_jax.run import Run
 from exvo_jax.tracks.multitask import evaluate, report, seeds
 from exvo_jax.tracks.multitask.bundle import ModelBundle, save_bundle
 from exvo_jax.tracks.multitask.data import MultitaskData, SplitData, target_scaling
+from exvo_jax.tracks.multitask.yardstick import yardstick_results
 
 
 def evaluate_seeds(config, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
@@ -64,10 +65,18 @@ def score_and_export(config, data: MultitaskData, run: Run, mesh: Mesh, states: 
         "epochs_run": [int(e) for e in host["epoch"]],
         "history": {"train_loss": host["train_loss"].tolist(), "val_loss": host["val_loss"].tolist()},
     }
-    if data.test is not None and data.test.labels is not None:  # held-out scores where Test labels exist
+    labelled_test = data.test is not None and data.test.labels is not None
+    if labelled_test:  # held-out scores where Test labels exist
         test_scores = evaluate_seeds(config, data, data.test, params, scaler, model, mesh)
         test_mean, test_std = report.summary(test_scores)
-        results["test"] = {"per_seed": test_scores, "mean": test_mean, "std": test_std}
+        test_trivial = evaluate.score(
+            data.tasks, evaluate.trivial_predictions(data.tasks, data.train.labels, len(data.test)),
+            data.test.labels, data.column_names, config.ccc_variant)
+        results["test"] = {"per_seed": test_scores, "mean": test_mean, "std": test_std, "trivial": test_trivial}
+    results["yardstick"] = yardstick_results(
+        data.tasks, scaler.transform(data.train.features), data.train.labels, scaler.transform(data.val.features),
+        data.val.labels, data.column_names, config.ccc_variant,
+        *((scaler.transform(data.test.features), data.test.labels) if labelled_test else ()))
     paths = {name: run.workdir / file for name, file in report.OUTPUTS.items()}
     results["paths"] = {k: str(v) for k, v in {**paths, "model": save_bundle(run.workdir, bundle)}.items()}
     report.write_outputs(run, results)
