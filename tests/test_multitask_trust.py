@@ -62,7 +62,8 @@ def test_the_init_scheme_reaches_the_network_and_the_exported_model(data, tmp_pa
     assert model.init_scheme == "torch"
     params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 12)))["params"]
     assert np.abs(np.asarray(params["dense_0"]["bias"])).max() > 0  # the torch scheme's biases are not zero
-    bundle = ModelBundle(model, params, StandardScaler.fit(data.train.features), "eGeMAPS", "exvo", 1, {}, {}, True)
+    stacked = jax.tree_util.tree_map(lambda x: x[None], params)
+    bundle = ModelBundle(model, stacked, StandardScaler.fit(data.train.features), "eGeMAPS", "exvo", [1], {}, {}, True)
     save_bundle(tmp_path, bundle)
     loaded = load_bundle(tmp_path)
     assert loaded.model.init_scheme == "torch" and loaded.recompute_features

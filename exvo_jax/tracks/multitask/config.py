@@ -34,6 +34,10 @@ def default_config() -> ml_collections.ConfigDict:
     config.patience = 5
     config.min_delta = 0.1
     config.restore = "best"  # "best" validation-loss epoch, or "last" (the reference's behaviour)
+    # What `predict` uses: the seed best on Val (baseline) or the mean of every seed's predictions (`ensemble`);
+    # `shrink`: regression outputs pulled toward the training mean by a factor chosen on Val
+    config.ensemble = False
+    config.shrink = False
     config.checkpoint_every = 1  # epochs between orbax checkpoints (the final epoch is always saved)
     config.strategy = "auto"  # "auto" (vmap on accelerators, map on CPU), "vmap" or "map"
     # Devices per mesh axis (-1: all the others). Seeds are split over `seeds` (padded with inert copies of the

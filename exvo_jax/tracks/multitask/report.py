@@ -30,6 +30,15 @@ def _cell(value: float) -> str:
     return "nan" if not math.isfinite(value) else f"{value:.4f}"
 
 
+def _exported(results: Mapping) -> str:
+    """How the exported predictor was made, e.g. `exported: mean of 5 seeds, age shrunk x0.3`."""
+    exported = results["exported"]
+    members = exported["seeds"]
+    what = f"mean of {len(members)} seeds" if len(members) > 1 else f"seed {members[0]}"
+    shrunk = "".join(f", {task} shrunk x{factor:.1f}" for task, (_, factor) in exported["shrinkage"].items())
+    return f"exported: {what}{shrunk}"
+
+
 def _row(label: str, scores: Mapping[str, float], keys: Sequence[str]) -> str:
     return f"| {label} | " + " | ".join(_cell(scores.get(k, math.nan)) for k in keys) + " |"
 
@@ -57,6 +66,8 @@ def render_markdown(results: Mapping | Sequence[Mapping]) -> str:
             lines.append(f"| seed {seed}{marker} | " + " | ".join(_cell(scores[k]) for k in keys) + " |")
         lines.append("| mean ± std | " + " | ".join(_mean_std_cell(results["mean"][k], results["std"][k]) for k in keys) + " |")
         lines.append(_row("trivial predictor", results["trivial"], keys))
+        if "exported" in results:
+            lines.append(_row(f"{_exported(results)} (chosen on Val)", results["exported"]["val"], keys))
         if "yardstick" in results:
             lines.append(_row(f"{YARDSTICK} (chosen on Val)", results["yardstick"]["val"], keys))
         if "test" in results:
@@ -65,6 +76,8 @@ def render_markdown(results: Mapping | Sequence[Mapping]) -> str:
                          + " | ".join(_mean_std_cell(test["mean"][k], test["std"][k]) for k in keys) + " |")
             if "trivial" in test:
                 lines.append(_row("Test: trivial predictor", test["trivial"], keys))
+            if "test" in results.get("exported", {}):
+                lines.append(_row(f"Test: {_exported(results)}", results["exported"]["test"], keys))
             if "test" in results.get("yardstick", {}):
                 lines.append(_row(f"Test: {YARDSTICK}", results["yardstick"]["test"], keys))
         return "\n".join(lines) + "\n"

@@ -11,24 +11,35 @@ from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import MultitaskNet
 from exvo_jax.parallel import place, replicated, to_host
 from exvo_jax.run import Run
-from exvo_jax.tracks.multitask import evaluate, report, seeds
+from exvo_jax.tracks.multitask import ensemble, evaluate, report, seeds
 from exvo_jax.tracks.multitask.bundle import ModelBundle, save_bundle
 from exvo_jax.tracks.multitask.data import MultitaskData, SplitData, target_scaling
 from exvo_jax.tracks.multitask.yardstick import yardstick_results
 
 
-def evaluate_seeds(config, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
-                   model: MultitaskNet, mesh: Mesh) -> list[dict[str, float]]:
-    """Scores of every real seed (stacked `params` on `mesh`) on a labelled split (regression in label units)."""
+def seed_outputs(config, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
+                 model: MultitaskNet, mesh: Mesh) -> dict[str, np.ndarray]:
+    """`{task: [S, N, k]}` outputs of every real seed (stacked `params` on `mesh`), regressions in label units."""
     x = place(scaler.transform(split.features), replicated(mesh))
     outputs = {k: v[:len(config.seeds)] for k, v in to_host(seeds.make_predict(model, mesh)(params, x)).items()}
     for name, (mean, std) in target_scaling(config, data).items():
         outputs[name] = outputs[name] * std + mean
-    per_seed = []
-    for i in range(len(config.seeds)):
-        predictions = {t.name: evaluate.as_labels(t, outputs[t.name][i]) for t in data.tasks}
-        per_seed.append(evaluate.score(data.tasks, predictions, split.labels, data.column_names, config.ccc_variant))
-    return per_seed
+    return outputs
+
+
+def score_outputs(config, data: MultitaskData, split: SplitData, outputs: dict[str, np.ndarray]) -> dict[str, float]:
+    """Scores of one predictor's outputs `{task: [N, k]}` on a labelled split."""
+    predictions = {t.name: evaluate.as_labels(t, outputs[t.name]) for t in data.tasks}
+    return evaluate.score(data.tasks, predictions, split.labels, data.column_names, config.ccc_variant)
+
+
+def exported_predictor(config, data: MultitaskData, per_seed_val: dict[str, np.ndarray], choice: int):
+    """What `predict` will use, from the seeds' Val outputs: `(seed indices, shrinkage, Val outputs)`: every
+    seed combined where `config.ensemble`, else the selected one; regressions shrunk where `config.shrink`."""
+    chosen = list(range(len(config.seeds))) if config.ensemble else [choice]
+    outputs = ensemble.combine(data.tasks, {k: v[chosen] for k, v in per_seed_val.items()})
+    shrinkage = ensemble.choose_shrinkage(data.tasks, outputs, data.val.labels, data.train.labels) if config.shrink else {}
+    return chosen, shrinkage, ensemble.shrink(outputs, shrinkage)
 
 
 def score_and_export(config, data: MultitaskData, run: Run, mesh: Mesh, states: seeds.SeedState, scaler: StandardScaler,
@@ -36,7 +47,8 @@ def score_and_export(config, data: MultitaskData, run: Run, mesh: Mesh, states: 
     """Scores, the selected seed's model export and the run's tables and plot (process 0)."""
     n = len(config.seeds)
     params = seeds.final_params(states, config.restore)
-    per_seed = evaluate_seeds(config, data, data.val, params, scaler, model, mesh)
+    val_outputs = seed_outputs(config, data, data.val, params, scaler, model, mesh)
+    per_seed = [score_outputs(config, data, data.val, {k: v[i] for k, v in val_outputs.items()}) for i in range(n)]
     mean, std = report.summary(per_seed)
     trivial = evaluate.score(
         data.tasks, evaluate.trivial_predictions(data.tasks, data.train.labels, len(data.val)),
@@ -47,9 +59,11 @@ def score_and_export(config, data: MultitaskData, run: Run, mesh: Mesh, states: 
         "train_loss": states.train_loss, "val_loss": states.val_loss, "params": params}))
     best_val = host["best_loss"] if config.restore == "best" else np.nanmin(host["val_loss"], 1)
     choice = int(np.argmax([evaluate.selection_score(s, float(v)) for s, v in zip(per_seed, best_val)]))
-    bundle = ModelBundle(model, jax.tree_util.tree_map(lambda x: x[choice], host["params"]), scaler,
-                         config.feature_set, config.dataset, int(config.seeds[choice]), dict(data.column_names),
-                         target_scaling(config, data), bool(config.recompute_features))
+    members, shrinkage, exported_val = exported_predictor(config, data, val_outputs, choice)
+    bundle = ModelBundle(model, jax.tree_util.tree_map(lambda x: x[np.array(members)], host["params"]), scaler,
+                         config.feature_set, config.dataset, [int(config.seeds[i]) for i in members],
+                         dict(data.column_names), target_scaling(config, data), bool(config.recompute_features),
+                         shrinkage)
     results = {
         "dataset": config.dataset,
         "feature_set": config.feature_set,
@@ -64,11 +78,18 @@ def score_and_export(config, data: MultitaskData, run: Run, mesh: Mesh, states: 
         "best_epoch": [int(e) + 1 for e in host["best_epoch"]],
         "epochs_run": [int(e) for e in host["epoch"]],
         "history": {"train_loss": host["train_loss"].tolist(), "val_loss": host["val_loss"].tolist()},
+        "exported": {"seeds": bundle.seeds, "shrinkage": {k: list(v) for k, v in shrinkage.items()},
+                     "val": score_outputs(config, data, data.val, exported_val)},
     }
     labelled_test = data.test is not None and data.test.labels is not None
     if labelled_test:  # held-out scores where Test labels exist
-        test_scores = evaluate_seeds(config, data, data.test, params, scaler, model, mesh)
+        test_outputs = seed_outputs(config, data, data.test, params, scaler, model, mesh)
+        test_scores = [score_outputs(config, data, data.test, {k: v[i] for k, v in test_outputs.items()})
+                       for i in range(n)]
         test_mean, test_std = report.summary(test_scores)
+        exported_test = ensemble.shrink(ensemble.combine(
+            data.tasks, {k: v[np.array(members)] for k, v in test_outputs.items()}), shrinkage)
+        results["exported"]["test"] = score_outputs(config, data, data.test, exported_test)
         test_trivial = evaluate.score(
             data.tasks, evaluate.trivial_predictions(data.tasks, data.train.labels, len(data.test)),
             data.test.labels, data.column_names, config.ccc_variant)
