@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 
 from exvo_jax.data.audio import load_audio, write_wav
+from exvo_jax.data.padding import bucket_length, pad_batch
 from exvo_jax.data.pipeline import (
     batches_per_epoch,
-    bucket_length,
     epoch_loader,
     example_from_record,
     from_pcm16,
     make_loader,
-    pad_batch,
     per_host_batch_size,
     to_pcm16,
 )

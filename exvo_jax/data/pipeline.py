@@ -39,6 +39,8 @@ from typing import Any
 import grain.python as grain
 import numpy as np
 
+from exvo_jax.data.padding import bucket_length, check_buckets, pad_batch
+
 PCM16_SCALE = 32768.0
 RESERVED_KEYS = ("mask", "valid", "index")
 
@@ -67,44 +69,6 @@ def to_pcm16(wave: np.ndarray) -> np.ndarray:
 def from_pcm16(pcm: np.ndarray) -> np.ndarray:
     """int16 PCM -> float32 wave in [-1, 1), the scaling soundfile uses for 16-bit files."""
     return (np.asarray(pcm, np.float32) / PCM16_SCALE).astype(np.float32)
-
-
-def _check_buckets(buckets: Sequence[int]) -> None:
-    if not buckets or any(b <= 0 for b in buckets) or list(buckets) != sorted(set(buckets)):
-        raise ValueError(f"buckets must be strictly increasing positive lengths, got {list(buckets)}")
-
-
-def bucket_length(n: int, buckets: Sequence[int]) -> int:
-    """The smallest bucket holding `n` time steps; the largest bucket where none does (the sequence is cropped)."""
-    _check_buckets(buckets)
-    for bucket in buckets:
-        if n <= bucket:
-            return int(bucket)
-    return int(buckets[-1])
-
-
-def pad_batch(sequences: Sequence[np.ndarray], length: int, rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-pads (or crops) `[T_i, ...]` arrays along time: (array [rows, L, ...] float32, mask [rows, L] bool).
-
-    1-D waves are the case with no trailing dims; all sequences share the trailing dims of the first.
-    `rows` defaults to `len(sequences)`; rows beyond the sequences are empty (all zeros, mask False).
-    """
-    if not sequences:
-        raise ValueError("pad_batch needs at least one sequence")
-    rows = len(sequences) if rows is None else rows
-    if len(sequences) > rows:
-        raise ValueError(f"{len(sequences)} sequences do not fit in {rows} rows")
-    tail = np.shape(sequences[0])[1:]
-    expected = "[T" + "".join(f", {d}" for d in tail) + "]"
-    array = np.zeros((rows, length, *tail), np.float32)  # [rows, L, ...]
-    mask = np.zeros((rows, length), bool)  # [rows, L]
-    for i, sequence in enumerate(sequences):
-        if np.ndim(sequence) == 0 or np.shape(sequence)[1:] != tail:
-            raise ValueError(f"sequence {i} has shape {np.shape(sequence)}, expected {expected}")
-        n = min(len(sequence), length)
-        array[i, :n] = sequence[:n]
-        mask[i, :n] = True
-    return array, mask
 
 
 def example_from_record(record: Mapping[str, Any], field: str = "audio") -> Example:
@@ -221,7 +185,7 @@ def make_loader(
     if len(source) == 0:
         raise ValueError("source is empty")
     buckets = tuple(int(b) for b in buckets)
-    _check_buckets(buckets)
+    check_buckets(buckets)
     shard_options = shard_options if shard_options is not None else grain.ShardByJaxProcess(drop_remainder=False)
     if (batch_size is None) == (global_batch_size is None):
         raise ValueError("give exactly one of batch_size (per host) and global_batch_size")

@@ -27,7 +27,7 @@ import optax
 from jax.sharding import Mesh
 from tqdm import tqdm
 
-from exvo_jax.data.pipeline import bucket_length, pad_batch
+from exvo_jax.data.padding import bucket_length, pad_batch
 from exvo_jax.parallel import check_divisible, place, replicated, sharded, to_host
 from exvo_jax.tracks.fewshot.adapt import (
     SPEAKER_AXIS,
