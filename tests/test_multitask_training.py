@@ -128,3 +128,18 @@ def test_regression_targets_are_standardised_on_train_only_when_asked(data):
     _, labels = scaled_split(data.val, StandardScaler.fit(data.train.features), data.tasks, scaling)
     np.testing.assert_allclose(np.asarray(labels["age"]), (data.val.labels["age"] - mean) / std, rtol=1e-5)
     np.testing.assert_array_equal(np.asarray(labels["country"]), data.val.labels["country"])
+
+
+def test_balanced_class_weights_make_every_class_weigh_the_same(data):
+    from exvo_jax.models.multitask import task_loss
+    from exvo_jax.tracks.multitask.data import class_weights
+
+    assert class_weights(tiny_config(), data) == {}
+    weights = class_weights(tiny_config(balance_classes=True), data)["country"]
+    counts = np.bincount(data.train.labels["country"], minlength=4)
+    np.testing.assert_allclose(np.asarray(weights) * counts, len(data.train) / 4)  # equal total weight per class
+    logits, target, mask = jnp.zeros((3, 4)), jnp.array([0, 1, 1]), jnp.ones(3)
+    plain = task_loss(TASKS[2], logits, target, mask)
+    weighted = task_loss(TASKS[2], logits, target, mask, class_weights=(2.0, 0.5, 1.0, 1.0))
+    np.testing.assert_allclose(weighted, plain * (2.0 + 0.5 + 0.5) / 3, rtol=1e-6)
+    assert train.hyper_from(tiny_config(balance_classes=True), data).class_weights == (("country", weights),)

@@ -102,7 +102,7 @@ def batch_ccc(y_true: jax.Array, y_pred: jax.Array, mask: jax.Array) -> jax.Arra
 
 
 def task_loss(task: TaskSpec, output: jax.Array, target: jax.Array, mask: jax.Array,
-              intensity_loss: str = "mse") -> jax.Array:
+              intensity_loss: str = "mse", class_weights: Sequence[float] | None = None) -> jax.Array:
     """Loss of one head on a masked batch.
 
     intensity: sum over columns of per-column MSE ("mse") or sum over columns of 1 - CCC ("ccc");
@@ -115,13 +115,19 @@ def task_loss(task: TaskSpec, output: jax.Array, target: jax.Array, mask: jax.Ar
     if task.kind == "regression":
         target = target.reshape(output.shape)
         return masked_mean(jnp.mean((output - target) ** 2, axis=-1), mask)
-    return masked_mean(optax.softmax_cross_entropy_with_integer_labels(output, target), mask)
+    cross_entropy = optax.softmax_cross_entropy_with_integer_labels(output, target)  # [B]
+    if class_weights is not None:  # each row weighted by its class's weight (mean 1 over the training rows)
+        cross_entropy = cross_entropy * jnp.asarray(class_weights, jnp.float32)[target]
+    return masked_mean(cross_entropy, mask)
 
 
 def task_losses(tasks: Sequence[TaskSpec], outputs: Mapping[str, jax.Array], targets: Mapping[str, jax.Array],
-                mask: jax.Array, intensity_loss: str = "mse") -> jax.Array:
-    """Per-task losses [T] in task order."""
-    return jnp.stack([task_loss(t, outputs[t.name], targets[t.name], mask, intensity_loss) for t in tasks])
+                mask: jax.Array, intensity_loss: str = "mse",
+                class_weights: Mapping[str, Sequence[float]] | None = None) -> jax.Array:
+    """Per-task losses [T] in task order; `class_weights` maps classification tasks to per-class weights."""
+    weights = class_weights or {}
+    return jnp.stack([task_loss(t, outputs[t.name], targets[t.name], mask, intensity_loss, weights.get(t.name))
+                      for t in tasks])
 
 
 def uncertainty_weighted(losses: jax.Array, log_var: jax.Array) -> jax.Array:

@@ -26,6 +26,7 @@ def default_config() -> ml_collections.ConfigDict:
     config.init_scheme = "flax"  # Dense initialisation: "flax" (LeCun normal, zero biases) or "torch" (the reference's)
     config.scale_targets = False  # standardise regression targets (age) on Train; baseline: years, unscaled
     config.intensity_loss = "mse"  # "mse" (baseline) or "ccc"
+    config.balance_classes = False  # weight each class's cross-entropy by n / (classes * n_c) on Train (for UAR)
     config.seeds = (101, 102, 103, 104, 105)
     config.batch_size = 8
     config.max_epochs = 20

@@ -203,6 +203,24 @@ def target_scaling(config: ml_collections.ConfigDict, data: MultitaskData) -> di
     return out
 
 
+def class_weights(config: ml_collections.ConfigDict, data: MultitaskData) -> dict[str, tuple[float, ...]]:
+    """{classification task: per-class loss weights} where `config.balance_classes`, else {} (plain mean).
+
+    `n / (classes * n_c)` on Train (0 for a class absent there), as scikit-learn's "balanced": every class
+    weighs as much in the loss, which is what UAR rewards.
+    """
+    if not config.balance_classes:
+        return {}
+    out = {}
+    for task in data.tasks:
+        if task.kind == "classification":
+            counts = np.bincount(np.asarray(data.train.labels[task.name], np.int64), minlength=task.size).astype(float)
+            present = counts > 0
+            weights = np.where(present, counts.sum() / (present.sum() * np.maximum(counts, 1)), 0.0)
+            out[task.name] = tuple(float(w) for w in weights)
+    return out
+
+
 def scaled_split(split: SplitData, scaler: StandardScaler, tasks,
                  targets: dict[str, tuple[float, float]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Standardised features [N, D] and labels (regression targets scaled where `targets` says), on host."""

@@ -36,6 +36,7 @@ class Hyper:
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     intensity_loss: str = "mse"
+    class_weights: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (task, per-class loss weights); () = unweighted
 
     def __post_init__(self):
         if self.batch_size < 1 or self.max_epochs < 1:
@@ -127,7 +128,7 @@ def make_loss_fn(model: MultitaskNet, hyper: Hyper) -> Callable:
 
     def loss_fn(params, x, targets, mask):
         outputs, log_var = model.apply({"params": params}, x)
-        losses = task_losses(model.tasks, outputs, targets, mask, hyper.intensity_loss)  # [T]
+        losses = task_losses(model.tasks, outputs, targets, mask, hyper.intensity_loss, dict(hyper.class_weights))  # [T]
         return uncertainty_weighted(losses, log_var), losses
 
     return loss_fn

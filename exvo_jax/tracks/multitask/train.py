@@ -30,8 +30,8 @@ from exvo_jax.parallel import (check_divisible, describe_runtime, format_runtime
                                replicated, sharded, to_host)
 from exvo_jax.run import WATCH_FIELDS, Json, Run, data_fingerprint, open_run
 from exvo_jax.tracks.multitask import seeds
-from exvo_jax.tracks.multitask.data import (MultitaskData, SplitData, input_files, load_once, scaled_split,
-                                            target_scaling)
+from exvo_jax.tracks.multitask.data import (MultitaskData, SplitData, class_weights, input_files, load_once,
+                                            scaled_split, target_scaling)
 from exvo_jax.tracks.multitask.results import score_and_export
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 WATCH = WATCH_FIELDS | {"mesh.seeds", "mesh.data", "strategy"}
 
 
-def hyper_from(config: ml_collections.ConfigDict) -> seeds.Hyper:
-    return seeds.Hyper(**{field.name: config[field.name] for field in dataclasses.fields(seeds.Hyper)})
+def hyper_from(config: ml_collections.ConfigDict, data: MultitaskData) -> seeds.Hyper:
+    settings = {field.name: config[field.name] for field in dataclasses.fields(seeds.Hyper) if field.name in config}
+    return seeds.Hyper(**settings, class_weights=tuple(sorted(class_weights(config, data).items())))
 
 
 def model_from(config: ml_collections.ConfigDict, data: MultitaskData) -> MultitaskNet:
@@ -121,7 +122,7 @@ def fit(config: ml_collections.ConfigDict, data: MultitaskData, run: Run, *, mes
     `seeds`: the real seeds first, then inert copies of the first one up to a multiple of that axis.
     """
     mesh = run_mesh(config) if mesh is None else mesh
-    hyper, model = hyper_from(config), model_from(config, data)
+    hyper, model = hyper_from(config, data), model_from(config, data)
     n = len(config.seeds)
     scaler = StandardScaler.fit(data.train.features)
     targets = target_scaling(config, data)
