@@ -9,7 +9,8 @@ from sklearn.linear_model import Ridge
 
 from exvo_jax.models.multitask import TaskSpec
 from exvo_jax.tracks.multitask.report import render_markdown
-from exvo_jax.tracks.multitask.yardstick import RIDGE_ALPHAS, ridge_paths, yardstick_results
+from exvo_jax.models.ridge import ridge_paths
+from exvo_jax.tracks.multitask.yardstick import RIDGE_ALPHAS, yardstick_results
 
 TASKS = (TaskSpec("emotion", "intensity", 3), TaskSpec("age", "regression", 1), TaskSpec("country", "classification", 3))
 

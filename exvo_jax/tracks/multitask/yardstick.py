@@ -3,8 +3,8 @@
 Trained on the same training rows and standardised features as the network: ridge regression for
 intensities (clipped to [0, 1]) and regressions, a class-balanced logistic regression for classes. The
 regularisation of each task is chosen on the validation rows, so its validation scores are labelled as
-chosen there; its Test scores are held out. Ridge is solved in closed form for all strengths at once from
-one eigendecomposition (of the Gram matrix when rows are fewer than features, else of X^T X).
+chosen there; its Test scores are held out. Ridge is solved in closed form for all strengths at once
+(`exvo_jax.models.ridge`).
 """
 
 from __future__ import annotations
@@ -15,31 +15,11 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from exvo_jax.models.multitask import TaskSpec
+from exvo_jax.models.ridge import ridge_paths
 from exvo_jax.tracks.multitask import evaluate
 
 RIDGE_ALPHAS = tuple(10.0 ** np.arange(-1, 6))  # ridge strengths, in units of the standardised features
 LOGISTIC_CS = tuple(10.0 ** np.arange(-4, 1))  # inverse strengths of the logistic regression's L2 penalty
-
-
-def ridge_paths(x: np.ndarray, y: np.ndarray, alphas, *others: np.ndarray) -> list[list[np.ndarray]]:
-    """Ridge predictions of targets `y` [N, k] (intercept: the mean) for each alpha, on each array of `others`.
-
-    Returns `[alpha][other] -> [M, k]`. `x` is centred on its own mean; the same shift applies to `others`.
-    """
-    x = np.asarray(x, np.float64)
-    shift, offset = x.mean(0), y.mean(0)
-    x, y = x - shift, np.asarray(y, np.float64) - offset
-    others = [np.asarray(o, np.float64) - shift for o in others]
-    if len(x) <= x.shape[1]:  # dual: w = X^T (X X^T + a I)^-1 y
-        values, vectors = np.linalg.eigh(x @ x.T)
-        projected = vectors.T @ y
-        directions = [o @ x.T @ vectors for o in others]  # [M, N]
-    else:  # primal: w = (X^T X + a I)^-1 X^T y
-        values, vectors = np.linalg.eigh(x.T @ x)
-        projected = vectors.T @ (x.T @ y)
-        directions = [o @ vectors for o in others]  # [M, D]
-    values = np.maximum(values, 0.0)
-    return [[d @ (projected / (values + alpha)[:, None]) + offset for d in directions] for alpha in alphas]
 
 
 def _task_score(task: TaskSpec, prediction: np.ndarray, truth: np.ndarray) -> float:
