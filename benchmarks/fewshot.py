@@ -30,10 +30,10 @@ from benchmarks.torch_reference.fewshot import (
     train_step,
 )
 from exvo_jax.models.fewshot import FewShotModel
+from exvo_jax.recognition.inference import encode_clips
+from exvo_jax.recognition.training import FramedSet, epoch_batches, init_state, train_step_program
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise, resolve_strategy
 from exvo_jax.tracks.fewshot.config import default_config
-from exvo_jax.tracks.fewshot.inference import encode_clips
-from exvo_jax.tracks.fewshot.training import FramedSet, epoch_batches, init_state, train_step_program
 
 SECTION = "## fewshot"
 

@@ -56,7 +56,7 @@ def random_split(rows: int, seed: int = 0):
 
 
 def random_clips(seed: int = 1):
-    from exvo_jax.tracks.fewshot.training import FramedSet
+    from exvo_jax.recognition.training import FramedSet
 
     rng = np.random.default_rng(seed)
     return FramedSet([rng.normal(scale=0.1, size=(FRAMES, 1600)).astype(np.float32) for _ in range(BATCH)],
@@ -98,8 +98,8 @@ def child_fewshot(devices: int, hidden: int, repeats: int) -> dict:
 
     from exvo_jax.models.fewshot import FewShotModel
     from exvo_jax.parallel import make_mesh
+    from exvo_jax.recognition.training import device_batch, epoch_batches, init_state, train_step_program
     from exvo_jax.tracks.fewshot.config import default_config
-    from exvo_jax.tracks.fewshot.training import device_batch, epoch_batches, init_state, train_step_program
 
     mesh = make_mesh({"data": devices}, devices=jax.devices()[:devices])
     model = FewShotModel(hidden=hidden)
@@ -135,8 +135,8 @@ def child_gpu(rows: int, hidden: int, repeats: int) -> dict:
     from exvo_jax.models.fewshot import FewShotModel
     from exvo_jax.models.multitask import MultitaskNet, exvo_tasks
     from exvo_jax.parallel import make_mesh
+    from exvo_jax.recognition.training import device_batch, epoch_batches, init_state, train_step_program
     from exvo_jax.tracks.fewshot.config import default_config
-    from exvo_jax.tracks.fewshot.training import device_batch, epoch_batches, init_state, train_step_program
     from exvo_jax.tracks.multitask import seeds
 
     out = {"gpu": gpus[0].device_kind}

@@ -1,8 +1,8 @@
 """Child process of tests/test_fewshot_platform.py: few-shot training and adaptation on 8 simulated CPU devices.
 
 `python tests/fewshot_child.py devices WORKDIR` (with XLA_FLAGS forcing 8 host devices) trains the tiny
-model for two epochs on one device and on all 8 (the global batch of 8 rows split over `data`), adapts
-nine speakers on one device and on all 8 (chunks of 16 speakers, two per device), and prints one JSON
+model for two epochs on one device and on all 8 (the global batch of 8 rows split over `data`), runs the
+batched evaluation passes with and without their batches sharded over `data`, adapts nine speakers on one device and on all 8 (chunks of 16 speakers, two per device), and prints one JSON
 line of facts for the parent test to assert on.
 """
 
@@ -18,8 +18,9 @@ import numpy as np
 from exvo_jax.config_files import load_config
 from exvo_jax.data.errors import DataError
 from exvo_jax.parallel import make_mesh, place, sharded, to_host
+from exvo_jax.recognition.inference import frame_group_size, hidden_clips, predict_clips, predict_program
+from exvo_jax.recognition.training import FramedSet, build_model, device_batch, epoch_batches, fit, train_mesh
 from exvo_jax.tracks.fewshot import adapt
-from exvo_jax.tracks.fewshot.training import FramedSet, device_batch, epoch_batches, fit, train_mesh
 from tests.test_fewshot_adapt import FEATURES, HIDDEN, OUTPUTS, make_tasks
 
 
@@ -44,8 +45,15 @@ def devices_facts(workdir: Path) -> dict:
     one = make_mesh({"data": 1}, devices=jax.devices()[:1])
     _, reference = fit(config, workdir / "one", data, data, mesh=one, progress=False)
     mesh = train_mesh(config)
-    _, history = fit(config, workdir / "eight", data, data, progress=False)
+    record, history = fit(config, workdir / "eight", data, data, progress=False)
     batch = device_batch(next(epoch_batches(data, 8, tuple(config.buckets), 0, 0)), mesh)
+
+    model, buckets = build_model(config), tuple(config.buckets)
+    variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}
+    passes = {name: (predict_clips(model, variables, frames, batch_size=8, buckets=buckets, mesh=on),
+                     *hidden_clips(model, variables, frames, batch_size=8, buckets=buckets, mesh=on))
+              for name, on in (("plain", None), ("sharded", mesh))}
+    evaluated = predict_program(model, frame_group_size(), mesh)(variables, *batch[:2])
 
     head = jax.jit(adapt.SequenceHead(HIDDEN, OUTPUTS).init)(jax.random.key(0), np.zeros((1, 2, FEATURES)))["params"]
     tasks = make_tasks(9)
@@ -71,6 +79,9 @@ def devices_facts(workdir: Path) -> dict:
         "loss_error": relative_error([h["train_loss"] for h in history], [h["train_loss"] for h in reference]),
         "ccc_error": max(abs(h["val_mean_ccc"] - r["val_mean_ccc"]) for h, r in zip(history, reference)),
         "adapted_error": relative_error(spread, alone),
+        "inference_error": relative_error(passes["sharded"], passes["plain"]),
+        "inference_shapes": [list(a.shape) for a in passes["sharded"]],
+        "inference_sharding": [str(evaluated.sharding.spec), list(evaluated.addressable_shards[0].data.shape)],
         "batch_sharding": [str(batch[0].sharding.spec), list(batch[0].shape),
                            list(batch[0].addressable_shards[0].data.shape)],
         "chunk_sharding": [str(arrays[0].sharding.spec), list(arrays[0].shape),

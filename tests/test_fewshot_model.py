@@ -7,11 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from exvo_jax.data.pipeline import pad_batch
+from exvo_jax.data.padding import pad_batch
 from exvo_jax.models.fewshot import FewShot64, FewShot128, FewShot256, FewShotModel, FewShotTiny, MaskedBatchNorm
+from exvo_jax.recognition.framing import frame_wave
+from exvo_jax.recognition.inference import encode_program, predict_program
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise
-from exvo_jax.tracks.fewshot.framing import frame_wave
-from exvo_jax.tracks.fewshot.inference import encode_program, predict_program
 
 
 def n_params(model) -> int:

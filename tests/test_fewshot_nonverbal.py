@@ -15,10 +15,11 @@ import numpy as np
 from exvo_jax.config_files import load_config
 from exvo_jax.data.nonverbal import NUM_VOCAL_TYPES, read_corpus, split_corpus
 from exvo_jax.data.speakers import group_by_speaker
+from exvo_jax.recognition.framing import load_frames
+from exvo_jax.recognition.inference import encode_clips
+from exvo_jax.recognition.training import FramedSet, build_model, fit
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, personalise
-from exvo_jax.tracks.fewshot.framing import load_frames
-from exvo_jax.tracks.fewshot.inference import encode_clips, speaker_tasks
-from exvo_jax.tracks.fewshot.training import FramedSet, build_model, fit
+from exvo_jax.tracks.fewshot.inference import speaker_tasks
 
 AGE_SCALE = 50.0
 MIN_AGE_GAIN_YEARS = 1.0  # adapted age MAE below the Train-mean predictor's

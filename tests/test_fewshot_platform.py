@@ -26,9 +26,9 @@ from tests.test_multitask_platform import REPO, child_env, events, free_port
 CHILD = Path(__file__).with_name("fewshot_child.py")
 TOLERANCE = 1e-3
 TABLE_TOLERANCE = 5e-3
-# The tiny config cut to seconds: 2 epochs, one adaptation setting, 2 meta-steps of 2 speakers.
+# The tiny config cut to seconds: 2 epochs, one adaptation setting, 2 meta-steps of 2 speakers, no yardstick.
 SETS = ("train.epochs=2", "max_frames=10", "buckets=(10,)", "adapt.modes=('bias_head',)", "adapt.steps=(2,)",
-        "episodic.steps=2", "episodic.meta_batch=2", "speaker_norm=False")
+        "episodic.steps=2", "episodic.meta_batch=2", "speaker_norm=False", "yardstick.enabled=False")
 
 
 def tiny_config(corpus: Path, *sets: str):
@@ -72,6 +72,10 @@ def test_eight_devices_train_and_adapt_like_one_with_batches_and_speakers_sharde
     got = json.loads(result.stdout.strip().splitlines()[-1])
     assert got["devices"] == 8 and got["epochs"] == [1, 2]
     assert got["loss_error"] < TOLERANCE and got["ccc_error"] < TOLERANCE and got["adapted_error"] < TOLERANCE
+    # Evaluation passes with batches split over `data` give the unsharded results, in input order.
+    assert got["inference_error"] < TOLERANCE
+    assert got["inference_shapes"] == [[20, 10], [20, 16], [20, 10]]
+    assert got["inference_sharding"] == ["P('data',)", [1, 10]]
     # A global batch of 8 rows, one per device; a chunk of 16 speakers (9 real), two per device.
     assert got["batch_sharding"][0] == "P('data',)" and got["batch_sharding"][1][0] == 8
     assert got["batch_sharding"][2][0] == 1

@@ -15,11 +15,11 @@ from exvo_jax.config_files import load_config
 from exvo_jax.data.release import TEST_LABELS, read_release
 from exvo_jax.data.speakers import group_by_speaker
 from exvo_jax.metrics import mean_ccc
+from exvo_jax.recognition.training import (FramedSet, build_model, epoch_batches, fit, train_mesh,
+                                           train_step_program)
 from exvo_jax.submission.validate import validate_csv
 from exvo_jax.tracks.fewshot import render_table, train_and_evaluate
 from exvo_jax.tracks.fewshot.predict import predict_split
-from exvo_jax.tracks.fewshot.training import (FramedSet, build_model, epoch_batches, fit, train_mesh,
-                                              train_step_program)
 
 # Margins, measured on this corpus and config (deterministic on CPU), on the held-out Test speakers that
 # chose nothing (epoch, adaptation and head are chosen on Val): the speaker-independent mean CCC is about
@@ -39,9 +39,16 @@ def corpus(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run(corpus, tmp_path_factory):
+def feature_cache(tmp_path_factory) -> Path:
+    """One eGeMAPS cache for every run on the corpus (the yardstick's functionals are computed once)."""
+    return tmp_path_factory.mktemp("fewshot_features")
+
+
+@pytest.fixture(scope="module")
+def run(corpus, feature_cache, tmp_path_factory):
     config = load_config("experiments/fewshot/tiny.py")
     config.data_dir = str(corpus)
+    config.cache_dir = str(feature_cache)
     config.speaker_norm = False
     workdir = tmp_path_factory.mktemp("fewshot_run")
     return config, workdir, train_and_evaluate(config, workdir, progress=False)
@@ -75,14 +82,17 @@ def test_adaptation_raises_ccc_on_held_out_speakers(run, corpus):
           f"Val: {[round(r['mean_ccc'], 3) for r in results['validation_table']]}")
     assert adapted["mean_ccc"] > no_adapt["mean_ccc"] + MIN_ADAPTATION_GAIN
     assert adapted["mean_ccc"] > train_mean_ccc(corpus) + MIN_SPEAKER_INDEPENDENT_CCC + MIN_ADAPTATION_GAIN
-    assert set(results["modes"]) == {"full", "bias_head", "lora"}
+    assert set(results["modes"]) == {"full", "bias_head", "lora", "ridge"}
     assert results["selected"]["mode"] in results["modes"]
 
 
 def test_table4_and_outputs_are_written(run):
     config, workdir, results = run
     settings = [row["setting"].split(" (")[0] for row in results["table"]]
-    assert settings == ["no adaptation", "adapted", "episodic + adapted"]
+    modes = [row["setting"].split(",")[0] for row in results["table"][3:7]]
+    assert settings[:3] == ["no adaptation", "adapted", "episodic + adapted"] and modes == list(config.adapt.modes)
+    assert settings[7:] == ["trivial predictor", "linear yardstick"]
+    assert all(row["seconds"] >= 0 for row in results["table"][:7])
     assert results["eval_split"] == "Test"
     for row in results["table"]:
         assert len(row["ccc"]) == 10 and np.isfinite(row["mean_ccc"])
@@ -95,14 +105,14 @@ def test_table4_and_outputs_are_written(run):
     assert (workdir / "t4.md").read_text() == render_table(results["table"])
 
 
-def test_without_test_labels_table4_is_scored_on_held_out_val_speakers(corpus, tmp_path):
+def test_without_test_labels_table4_is_scored_on_held_out_val_speakers(corpus, feature_cache, tmp_path):
     """A release without Test labels: choices on half the Val speakers, Table 4 on the other half."""
     release = tmp_path / "release"
     release.mkdir()
     for name in ("data_info.csv", "wav"):
         (release / name).symlink_to(corpus / name)
     config = load_config("experiments/fewshot/tiny.py")
-    config.data_dir = str(release)
+    config.data_dir, config.cache_dir = str(release), str(feature_cache)
     config.speaker_norm, config.episodic.enabled = False, False
     config.train.epochs, config.adapt.modes = 1, ("bias_head",)
     results = train_and_evaluate(config, tmp_path / "run", progress=False)
@@ -113,6 +123,24 @@ def test_without_test_labels_table4_is_scored_on_held_out_val_speakers(corpus, t
     assert results["table"][0]["clips"] + results["validation_table"][0]["clips"] == len(val) - 2 * len(
         group_by_speaker(val))
     assert "held out from every choice" in Path(results["paths"]["markdown"]).read_text()
+
+
+def test_ridge_head_and_yardsticks_on_held_out_speakers(run, corpus):
+    """The closed-form head beats no adaptation on held-out speakers; the yardsticks sit beside it in Table 4."""
+    _, _, results = run
+    rows = {row["setting"].split(",")[0].split(" (")[0]: row for row in results["table"]}
+    ridge, no_adapt = rows["ridge"], rows["no adaptation"]
+    yardstick = rows["linear yardstick"]
+    print(f"held-out Test: no adaptation {no_adapt['mean_ccc']:.3f}, {ridge['setting']} {ridge['mean_ccc']:.3f} "
+          f"({ridge['seconds']:.3f} s), {yardstick['setting']} {yardstick['mean_ccc']:.3f}")
+    assert ridge["split"] == "Test" and ridge["mean_ccc"] > no_adapt["mean_ccc"] + MIN_ADAPTATION_GAIN
+    assert rows["trivial predictor"]["mean_ccc"] == pytest.approx(train_mean_ccc(corpus), abs=1e-6)
+    assert yardstick["model"] == "eGeMAPS ridge" and yardstick["clips"] == ridge["clips"]
+    alphas = results["yardstick"]["selection"]
+    chosen = max(alphas, key=lambda a: a["val_mean_ccc"])["alpha"]
+    assert yardstick["setting"] == f"linear yardstick (alpha={chosen:g})"
+    assert [row["setting"].split(" (")[0] for row in results["validation_table"][-2:]] == [
+        "trivial predictor", "linear yardstick"]
 
 
 def test_training_compiles_once_per_bucket(run):

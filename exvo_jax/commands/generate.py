@@ -1,4 +1,4 @@
-"""`exvo-jax generate {train,sample}`: train the mel GANs of the Generate track, and write a submission from them.
+"""`exvo-jax generate {train,sample,...}`: train the mel GANs of the Generate track, and write a submission from them.
 
     exvo-jax generate train --config experiments/generate/msg_gan.py[:tiny] --data-dir DIR --workdir runs/msg_gan
     exvo-jax generate sample --workdir runs/msg_gan --all --n 100 --out submissions/generate
@@ -6,13 +6,15 @@
 `train` resumes from the workdir's last checkpoint; a different config (other than the iteration budget,
 cadences, previews and mesh) or different data are refused unless `--overwrite`. `sample` always uses the
 EMA generator weights and writes `<out>/<Emotion>/<Emotion>_<k>.wav` (16 kHz mono), the layout that
-`exvo-jax validate-submission` checks.
+`exvo-jax validate-submission` checks. The evaluation actions (`classifier`, `fid`, `table3`) are in
+`exvo_jax.commands.generate_evaluation`.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from exvo_jax.commands.generate_evaluation import register_actions
 from exvo_jax.commands.training_run import add_train_arguments, config_from_args
 from exvo_jax.submission.formats import CLIPS_PER_EMOTION
 
@@ -32,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--out", required=True, help="submission folder (one sub-folder per emotion)")
     sample.add_argument("--seed", type=int, default=0, help="latent and Griffin-Lim phase seed")
     sample.set_defaults(func=run_sample)
+    register_actions(actions)  # classifier, fid, table3
 
 
 def run_train(args: argparse.Namespace) -> int:

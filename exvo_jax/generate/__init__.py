@@ -4,5 +4,6 @@
 `program` (the two-player state, one iteration, many models in one compiled program), `checkpoints`,
 `train` (`train_and_evaluate`), `sampler` (EMA generators -> log-mels -> wavs, the submission layout),
 `previews` (sample grids and audio during training), `band_stats` (a fixed band-statistics Frechet
-distance), `losses` (RaHinge, EMA). The networks live in `exvo_jax.models.msg_gan`.
+distance), `losses` (RaHinge, EMA), `evaluation` (the FID classifier, FID / FD-infinity / KID, Table 3,
+HEEP and S_Gen). The networks live in `exvo_jax.models.msg_gan`.
 """

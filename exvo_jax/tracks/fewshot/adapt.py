@@ -5,15 +5,17 @@ before any adaptation; the engine only runs the sequence head. What is adapted i
 
 - `full`: both LSTM layers and the Dense head (the reference protocol);
 - `bias_head`: the LSTM biases and the Dense head; shared kernels serve all speakers at once;
-- `lora`: low-rank updates `A @ B` of the LSTM kernels (rank `lora_rank`), shared kernels frozen.
+- `lora`: low-rank updates `A @ B` of the LSTM kernels (rank `lora_rank`), shared kernels frozen;
+- `ridge`: no optimiser steps: the Dense head solved in closed form per speaker, pulled toward the
+  trained head with strength `ridge_strength` (`ridge_head`).
 
 Two execution strategies give the same numbers: `vmap` runs a chunk of speakers as one batched
-`jax.vmap` of a `lax.scan` over the K steps, `map` runs the speakers of a chunk one after another
-(`lax.map`) inside one jitted program. `auto` picks `map` for `full` on CPU (per-speaker copies of the
-LSTM kernels make the batched form stream every speaker's weights at each time step) and `vmap`
-otherwise. The speakers of a chunk are sharded over the `speakers` axis of a device mesh (by default
-all devices, of all processes) and each device adapts only its own speakers (`per_device_map`);
-predictions come back to every process with `to_host`.
+`jax.vmap` of a `lax.scan` over the K steps (for `ridge`: one batched solve), `map` runs the speakers of
+a chunk one after another (`lax.map`) inside one jitted program. `auto` picks `map` for `full` on CPU
+(per-speaker copies of the LSTM kernels make the batched form stream every speaker's weights at each
+time step) and `vmap` otherwise. The speakers of a chunk are sharded over the `speakers` axis of a
+device mesh (by default all devices, of all processes) and each device adapts only its own speakers
+(`per_device_map`); predictions come back to every process with `to_host`.
 """
 
 from __future__ import annotations
@@ -32,18 +34,19 @@ from flax import traverse_util
 from jax.sharding import Mesh
 from tqdm import tqdm
 
-from exvo_jax.data.pipeline import bucket_length, pad_batch
+from exvo_jax.data.padding import bucket_length, pad_batch
 from exvo_jax.models.fewshot import SequenceHead, kaiming_uniform, last_valid
 from exvo_jax.parallel import make_mesh, per_device_map, pick_strategy, place, replicated, sharded, to_host
+from exvo_jax.tracks.fewshot.ridge_head import ridge_speaker
 
-MODES = ("full", "bias_head", "lora")
+MODES = ("full", "bias_head", "lora", "ridge")
 STRATEGIES = ("auto", "vmap", "map")
 SPEAKER_AXIS = "speakers"
 
 
 @dataclasses.dataclass(frozen=True)
 class AdaptSettings:
-    """How to personalise: mode, K steps, AdamW learning rate / weight decay, strategy and chunking."""
+    """How to personalise: mode, K steps, AdamW learning rate / weight decay (ridge: strength), strategy, chunking."""
 
     mode: str = "full"
     steps: int = 10
@@ -53,6 +56,7 @@ class AdaptSettings:
     strategy: str = "auto"
     chunk_size: int = 32
     seed: int = 0
+    ridge_strength: float = 0.1
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -63,6 +67,8 @@ class AdaptSettings:
             raise ValueError(f"need steps >= 0, chunk_size >= 1, learning_rate >= 0: {self}")
         if self.mode == "lora" and self.lora_rank < 1:
             raise ValueError(f"lora mode needs lora_rank >= 1, got {self.lora_rank}")
+        if self.mode == "ridge" and not self.ridge_strength > 0:
+            raise ValueError(f"ridge mode needs ridge_strength > 0, got {self.ridge_strength}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +107,8 @@ def is_personal(path: tuple[str, ...], mode: str) -> bool:
         return True
     if mode == "bias_head":
         return path[0] == "dense" or path[-1] in ("b_ih", "b_hh")
+    if mode == "ridge":
+        return path[0] == "dense"
     return path[-1].startswith("lora_")
 
 
@@ -174,18 +182,22 @@ def predict_last(head: nn.Module, shared: dict, personal: dict, x, lengths) -> j
     return last_valid(head.apply({"params": merge_params(shared, personal)}, x), lengths)
 
 
-def chunk_program(head: SequenceHead, strategy: str, steps: int, weight_decay: float, mesh: Mesh | None = None):
+def chunk_program(head: SequenceHead, strategy: str, steps: int, weight_decay: float, mesh: Mesh | None = None,
+                  ridge: bool = False):
     """Jitted `(shared, personal, lr, sx, sl, sy, qx, ql) -> [C, Q, K]` for a chunk of speakers.
 
     The speaker axis C is split over the `speakers` axis of `mesh` (default: `speaker_mesh()`); each
-    device runs `strategy` over its own speakers only. C must be a multiple of that axis.
+    device runs `strategy` over its own speakers only. C must be a multiple of that axis. With `ridge`
+    the scalar `lr` is the ridge strength and `steps`, `weight_decay` are unused.
     """
-    return _chunk_program(head, strategy, steps, weight_decay, speaker_mesh() if mesh is None else mesh)
+    return _chunk_program(head, strategy, steps, weight_decay, speaker_mesh() if mesh is None else mesh, ridge)
 
 
 @functools.lru_cache(maxsize=None)
-def _chunk_program(head: SequenceHead, strategy: str, steps: int, weight_decay: float, mesh: Mesh):
+def _chunk_program(head: SequenceHead, strategy: str, steps: int, weight_decay: float, mesh: Mesh, ridge: bool):
     def one_speaker(shared, personal, lr, sx, sl, sy, qx, ql):
+        if ridge:
+            return ridge_speaker(head, merge_params(shared, personal), lr, sx, sl, sy, qx, ql)
         adapted = adapt_personal(head, shared, personal, sx, sl, sy, steps=steps, learning_rate=lr,
                                  weight_decay=weight_decay)
         return predict_last(head, shared, adapted, qx, ql)
@@ -235,8 +247,10 @@ def personalise(head_params, tasks: Sequence[SpeakerTask], settings: AdaptSettin
         return []
     strategy = resolve_strategy(settings.strategy, settings.mode)
     mesh = speaker_mesh() if mesh is None else mesh
-    program = chunk_program(adapted_head(hidden, outputs, settings), strategy, settings.steps, settings.weight_decay,
-                            mesh)
+    ridge = settings.mode == "ridge"
+    program = chunk_program(adapted_head(hidden, outputs, settings), strategy, 0 if ridge else settings.steps,
+                            0.0 if ridge else settings.weight_decay, mesh, ridge)
+    rate = settings.ridge_strength if ridge else settings.learning_rate
     shared, personal = split_params(to_host(prepare_head_params(head_params, settings)), settings.mode)
     shared, personal = place((shared, personal), replicated(mesh))
     devices = mesh.shape[SPEAKER_AXIS]
@@ -250,7 +264,7 @@ def personalise(head_params, tasks: Sequence[SpeakerTask], settings: AdaptSettin
                       disable=not progress, leave=False):
         members = order[start:start + chunk]
         arrays = place(_chunk_arrays([tasks[i] for i in members], chunk, buckets), sharding)
-        predictions = to_host(program(shared, personal, np.float32(settings.learning_rate), *arrays))
+        predictions = to_host(program(shared, personal, np.float32(rate), *arrays))
         for row, i in enumerate(members):
             results[i] = predictions[row, : len(tasks[i].query)]
     return results

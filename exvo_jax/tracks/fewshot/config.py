@@ -5,6 +5,11 @@ from __future__ import annotations
 import ml_collections
 
 from exvo_jax.data.schema import EMOTIONS
+from exvo_jax.recognition.training import WATCH as TRAINING_WATCH
+
+# Watch fields of a few-shot run: the trainer's, and how adaptation is spread over devices and chunked
+# (float rounding and speed, not what is computed).
+WATCH = TRAINING_WATCH | {"adapt.strategy", "adapt.chunk_size"}
 
 
 def default_config(hidden: int = 256) -> ml_collections.ConfigDict:
@@ -23,14 +28,21 @@ def default_config(hidden: int = 256) -> ml_collections.ConfigDict:
     config.train = ml_collections.ConfigDict(
         {"batch_size": 8, "learning_rate": 1e-3, "weight_decay": 0.01, "epochs": 60, "patience": 30})
     config.adapt = ml_collections.ConfigDict({
-        "modes": ("full", "bias_head", "lora"),
+        "modes": ("full", "bias_head", "lora", "ridge"),
         "steps": (1, 5, 10, 20),
         "learning_rates": (1e-4, 1e-3, 1e-2),
         "weight_decay": 0.01,
         "lora_rank": 4,
         "strategy": "auto",  # "vmap" | "map" | "auto" (by backend and mode)
         "chunk_size": 64,
+        # `ridge`: the output layer solved per speaker, pulled toward the trained one with these strengths
+        "ridge_strengths": (1e-3, 1e-2, 1e-1, 1.0, 10.0),
     })
+    # Table 4's linear yardstick: ridge regression from the clips' functionals to the intensities
+    config.yardstick = ml_collections.ConfigDict(
+        {"enabled": True, "feature_set": "eGeMAPS", "alphas": (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5)})
+    config.cache_dir = ""  # functionals cache; empty: <workdir>/feature_cache
+    config.workers = 0  # feature-extraction processes; 0: one per CPU core
     config.episodic = ml_collections.ConfigDict({
         "enabled": True, "steps": 2000, "meta_batch": 16, "query_clips": 8, "learning_rate": 1e-4,
         "first_order": True})

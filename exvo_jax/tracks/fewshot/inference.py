@@ -1,109 +1,18 @@
-"""Batched evaluation-mode passes over clips: encoder features, last-frame predictions, speaker tasks.
+"""Few-shot speaker tasks: which clips of a speaker are support and which are query, with their features.
 
-Clips are read by the input pipeline in order, shortest first, in fixed-size batches padded to bucket
-lengths (padded rows masked), so the jitted functions compile once per bucket and batches waste little
-padding. Every host computes every result (no sharding); results come back in input order.
+The batched passes that compute the features (`encode_clips`, `predict_clips`) live one floor down in
+`exvo_jax.recognition.inference`, shared with the Generate track's classifier.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 
-import grain.python as grain
-import jax
-import jax.numpy as jnp
 import numpy as np
-from tqdm import tqdm
 
 from exvo_jax.data.errors import DataError
-from exvo_jax.data.pipeline import IN_MEMORY, batches_per_epoch, make_loader
 from exvo_jax.data.speakers import support_query
-from exvo_jax.models.fewshot import FewShotModel, last_valid
 from exvo_jax.tracks.fewshot.adapt import SpeakerTask
-
-
-CPU_FRAME_GROUP = 16
-
-
-def frame_group_size(backend: str | None = None) -> int | None:
-    """Frames per encoder pass in evaluation mode: 16 on CPU, all frames of a batch at once elsewhere.
-
-    The encoder is per frame once BatchNorm uses running statistics, so grouping frames changes no
-    number. On CPU the conv activations of 16 frames (about 6 MB) stay in cache, which measured twice as
-    fast as one pass over a batch of 64 clips (1,280 frames); accelerators want the big batch.
-    """
-    return CPU_FRAME_GROUP if (backend or jax.default_backend()) == "cpu" else None
-
-
-def grouped_encode(model: FewShotModel, variables, frames: jax.Array, group: int | None) -> jax.Array:
-    """Evaluation-mode encoder features `[B, T, F]` of `frames` `[B, T, 1600]`, `group` frames at a time."""
-    batch, steps, samples = frames.shape
-    if group is None:
-        return model.apply(variables, frames, jnp.ones((batch, steps), bool), method=FewShotModel.encode)
-    count = batch * steps
-    groups = -(-count // group)
-    flat = jnp.pad(frames.reshape(count, samples), ((0, groups * group - count), (0, 0)))
-    ones = jnp.ones((group, 1), bool)
-    features = jax.lax.map(lambda x: model.apply(variables, x, ones, method=FewShotModel.encode),
-                           flat.reshape(groups, group, 1, samples))  # [G, group, 1, F]
-    return features.reshape(groups * group, -1)[:count].reshape(batch, steps, -1)
-
-
-@functools.lru_cache(maxsize=None)
-def encode_program(model: FewShotModel, group: int | None):
-    """Jitted `(variables, frames [B, T, 1600], mask [B, T]) -> features [B, T, 512]` (running BN stats)."""
-    return jax.jit(lambda variables, frames, mask: grouped_encode(model, variables, frames, group))
-
-
-@functools.lru_cache(maxsize=None)
-def predict_program(model: FewShotModel, group: int | None):
-    """Jitted `(variables, frames, mask) -> [B, K]` outputs at the last valid frame (running BN stats)."""
-
-    def predict(variables, frames, mask):
-        features = grouped_encode(model, variables, frames, group)
-        outputs = model.apply(variables, features, method=lambda module, x: module.head(x))
-        return last_valid(outputs, jnp.sum(mask, axis=1))
-
-    return jax.jit(predict)
-
-
-def _frames_example(sequence: np.ndarray) -> dict[str, np.ndarray]:
-    return {"frames": np.asarray(sequence, np.float32)}
-
-
-def batched_map(program: Callable, variables, sequences: Sequence[np.ndarray], *, batch_size: int,
-                buckets: Sequence[int], desc: str = "", progress: bool = False) -> list[np.ndarray]:
-    """Runs `program(variables, x, mask)` over `[T_i, ...]` `sequences`; one result row per sequence, in input order."""
-    if not sequences:
-        return []
-    loader = make_loader(sequences, batch_size=batch_size, buckets=buckets, field="frames", shuffle=False,
-                         lengths=[len(s) for s in sequences], decode=_frames_example,
-                         shard_options=grain.NoSharding(), read_options=IN_MEMORY)
-    results: list[np.ndarray | None] = [None] * len(sequences)
-    for batch in tqdm(loader, total=batches_per_epoch(len(sequences), batch_size), desc=desc, disable=not progress,
-                      leave=False):
-        out = np.asarray(program(variables, batch["frames"], batch["mask"]))
-        for row in np.flatnonzero(batch["valid"]):
-            results[batch["index"][row]] = out[row]
-    return results
-
-
-def encode_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], *, batch_size: int,
-                 buckets: Sequence[int], progress: bool = False) -> list[np.ndarray]:
-    """Encoder features `[T_i, 512]` of every clip (padding frames cut off)."""
-    features = batched_map(encode_program(model, frame_group_size()), variables, frames, batch_size=batch_size,
-                           buckets=buckets, desc="encoding", progress=progress)
-    return [f[: len(x)] for f, x in zip(features, frames)]
-
-
-def predict_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], *, batch_size: int,
-                  buckets: Sequence[int], progress: bool = False) -> np.ndarray:
-    """Speaker-independent predictions `[N, K]` at each clip's last valid frame."""
-    if not frames:
-        return np.zeros((0, model.outputs), np.float32)
-    return np.stack(batched_map(predict_program(model, frame_group_size()), variables, frames,
-                                batch_size=batch_size, buckets=buckets, desc="predicting", progress=progress))
 
 
 def support_rule(targets: np.ndarray) -> str:

@@ -19,14 +19,15 @@ import numpy as np
 
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import TEST_LABELS, read_data_info, read_release
+from exvo_jax.recognition.framing import load_frames
+from exvo_jax.recognition.inference import encode_clips
+from exvo_jax.recognition.training import build_model
 from exvo_jax.run import import_model
 from exvo_jax.submission.formats import FEWSHOT, submission_filename
 from exvo_jax.submission.writers import write_fewshot_submission
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, personalise
-from exvo_jax.tracks.fewshot.framing import load_frames
-from exvo_jax.tracks.fewshot.inference import encode_clips, speaker_tasks, support_rule
+from exvo_jax.tracks.fewshot.inference import speaker_tasks, support_rule
 from exvo_jax.tracks.fewshot.report import submitted
-from exvo_jax.tracks.fewshot.training import build_model
 
 
 def load_run(workdir: str | Path) -> tuple[ml_collections.ConfigDict, dict, dict]:

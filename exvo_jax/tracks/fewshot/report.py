@@ -1,7 +1,8 @@
 """Few-shot results as Table 4 of the ExVo paper (per-emotion CCC and mean CCC), Markdown, JSON and a plot.
 
 Rows score exactly what a submission holds: predictions pass through `submitted` (clipped to the
-[0, 1] intensity range) both here and in `predict` before they are written.
+[0, 1] intensity range) both here and in `predict` before they are written. Rows that timed their
+adaptation carry `seconds`, shown in a last column.
 """
 
 from __future__ import annotations
@@ -44,20 +45,26 @@ def table_header(model_name: str, report: str, select: str, shots: int, held_out
     return (f"# Few-shot personalisation, {model_name} (Table 4 layout)\n\nPopulation CCC of the predictions as "
             f"submitted (clipped to [0, 1]) on the query clips of {report} speakers{kept_out} (support: first "
             f"{shots} clips of each speaker). Best epoch, adaptation settings and head chosen on {select} "
-            f"speakers with the same protocol.\n\n")
+            f"speakers with the same protocol. Seconds: wall time to adapt every speaker of the split and predict "
+            f"its query clips, encoder features computed beforehand (programs compiled during selection are "
+            f"reused; new shapes compile within the time). Yardsticks beside them: the Train-mean predictor and "
+            f"a ridge regression on the clips' functionals, fit on Train, strength chosen on {select}.\n\n")
 
 
 def render_table(rows: Sequence[dict]) -> str:
-    """Markdown table in the layout of Table 4: one row per (model, setting, split), CCC per emotion, mean."""
+    """Markdown table in the layout of Table 4: one row per (model, setting, split), CCC per emotion, mean, and
+    a Seconds column when any row was timed."""
     if not rows:
         return ""
     names = list(rows[0]["ccc"])
-    header = ["Model", "Setting", "Split", *names, "Mean CCC"]
+    timed = any("seconds" in row for row in rows)
+    header = ["Model", "Setting", "Split", *names, "Mean CCC"] + (["Seconds"] if timed else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         values = [f"{row['ccc'][n]:.3f}" for n in names]
+        seconds = [f"{row['seconds']:.3g}" if "seconds" in row else ""] if timed else []
         lines.append("| " + " | ".join([row["model"], row["setting"], row["split"], *values,
-                                         f"**{row['mean_ccc']:.3f}**"]) + " |")
+                                         f"**{row['mean_ccc']:.3f}**", *seconds]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -77,8 +84,11 @@ def plot_history(path: Path, history: Sequence[dict], selection: Sequence[dict])
     twin.set_ylabel("val mean CCC")
     axes[0].set_title("speaker-independent training")
     for mode in sorted({s["mode"] for s in selection}):
-        entries = sorted((s for s in selection if s["mode"] == mode), key=lambda s: (s["steps"], s["learning_rate"]))
-        labels = [f"K={s['steps']}\nlr={s['learning_rate']:g}" for s in entries]
+        ridge = mode == "ridge"
+        entries = sorted((s for s in selection if s["mode"] == mode),
+                         key=lambda s: (s["ridge_strength"],) if ridge else (s["steps"], s["learning_rate"]))
+        labels = [f"strength\n{s['ridge_strength']:g}" if ridge else f"K={s['steps']}\nlr={s['learning_rate']:g}"
+                  for s in entries]
         axes[1].plot(labels, [s["val_mean_ccc"] for s in entries], marker="o", label=mode)
     axes[1].set_title("validation mean CCC after adaptation")
     axes[1].tick_params(axis="x", labelsize=6)

@@ -4,12 +4,14 @@
 1. trains the speaker-independent model on Train (best epoch by mean CCC on the selection split, orbax
    checkpoints);
 2. computes encoder features of every clip once (the encoder stays frozen from here on);
-3. chooses adaptation mode, K and learning rate on the selection speakers (support = first `shots` clips of each
-   speaker, query = the rest), scoring every grid point with the same protocol;
+3. chooses adaptation mode, K and learning rate (for `ridge`: its strength) on the selection speakers
+   (support = first `shots` clips of each speaker, query = the rest), scoring every grid point with the
+   same protocol (`selection`);
 4. optionally meta-trains the head on Train speakers (episodic) and compares speaker-normalised
    features with plain ones on the same protocol, and keeps the head that did better there;
-5. writes Table 4 rows (no adaptation, adapted, episodic + adapted) for the report split as Markdown and
-   JSON, the selected settings, and the trained weights for `predict`.
+5. writes Table 4 rows (no adaptation, adapted, episodic + adapted, each mode at its best settings, timed,
+   and the yardsticks: Train mean and a ridge regression on eGeMAPS functionals, `yardstick`) for the
+   report split as Markdown and JSON, the selected settings, and the trained weights for `predict`.
 
 Every choice (epoch, adaptation settings, head) is made on a selection split and Table 4 is scored on
 speakers that made none of them (`protocol_splits`): with Test labels (as in the synthetic corpus),
@@ -32,15 +34,19 @@ from exvo_jax.data.release import DATA_INFO, TEST_LABELS, Corpus, label_arrays, 
 from exvo_jax.data.schema import EMOTIONS
 from exvo_jax.data.speakers import halve_by_speaker, validate_fewshot_protocol
 from exvo_jax.parallel import describe_runtime, format_runtime
+from exvo_jax.recognition.framing import load_frames
+from exvo_jax.recognition.inference import encode_clips, predict_clips
+from exvo_jax.recognition.training import FramedSet, build_model, fit, train_mesh
 from exvo_jax.run import Run, data_fingerprint, export_model, open_run
 from exvo_jax.run.config_diff import plain_config
-from exvo_jax.tracks.fewshot.adapt import AdaptSettings, personalise
+from exvo_jax.tracks.fewshot.adapt import AdaptSettings
+from exvo_jax.tracks.fewshot.config import WATCH
 from exvo_jax.tracks.fewshot.episodic import (EpisodicSettings, SpeakerClips, check_meta_batch, meta_train,
                                               speaker_normalise)
-from exvo_jax.tracks.fewshot.framing import load_frames
-from exvo_jax.tracks.fewshot.inference import encode_clips, predict_clips, speaker_tasks
-from exvo_jax.tracks.fewshot.report import plot_history, render_table, score_row, table_header, write_json
-from exvo_jax.tracks.fewshot.training import WATCH, FramedSet, build_model, fit, train_mesh
+from exvo_jax.tracks.fewshot.report import plot_history, render_table, table_header, write_json
+from exvo_jax.tracks.fewshot.selection import (EvalSet, Scorer, adapt_settings, describe, eval_set, mode_rows,
+                                               select_adaptation)
+from exvo_jax.tracks.fewshot.yardstick import protocol_functionals, yardstick_rows
 
 RESULTS_JSON = "fewshot_results.json"
 TABLE_MD = "fewshot_table4.md"
@@ -72,73 +78,11 @@ def protocol_splits(corpus: Corpus, with_test: bool) -> tuple[dict[str, list], s
     return {"Train": labelled["Train"], SELECT: select, HELDOUT: heldout}, SELECT, HELDOUT
 
 
-def adapt_settings(config: ml_collections.ConfigDict, mode: str, steps: int, learning_rate: float) -> AdaptSettings:
-    return AdaptSettings(mode=mode, steps=steps, learning_rate=learning_rate, weight_decay=config.adapt.weight_decay,
-                         lora_rank=config.adapt.lora_rank, strategy=config.adapt.strategy,
-                         chunk_size=config.adapt.chunk_size, seed=config.seed)
-
-
-@dataclasses.dataclass
-class EvalSet:
-    """Speaker tasks of one split and the pooled query targets `[Q, K]` in task order."""
-
-    split: str
-    tasks: list
-    targets: np.ndarray
-
-
-def eval_set(split: str, clips, features, targets, shots: int) -> EvalSet:
-    tasks, _ = speaker_tasks(clips, features, targets, shots=shots)
-    tasks = [t for t in tasks if t.query]
-    if not tasks:
-        raise ValueError(f"{split}: no speaker has more than {shots} clips, nothing to evaluate")
-    return EvalSet(split, tasks, np.concatenate([t.query_targets for t in tasks]))
-
-
-def run_adaptation(head_params, data: EvalSet, settings: AdaptSettings, config, progress: bool) -> np.ndarray:
-    """Pooled query predictions `[Q, K]` after adapting to every speaker of `data`."""
-    predictions = personalise(head_params, data.tasks, settings, hidden=config.model.hidden,
-                              outputs=config.model.outputs, buckets=tuple(config.buckets), progress=progress)
-    return np.concatenate(predictions)
-
-
-def select_adaptation(head_params, val: EvalSet, config, names, progress: bool) -> tuple[AdaptSettings, list[dict]]:
-    """Grid over modes x K x learning rate on the selection split; the best settings and every point's score."""
-    grid = []
-    for mode in config.adapt.modes:
-        for steps in config.adapt.steps:
-            for lr in config.adapt.learning_rates:
-                settings = adapt_settings(config, mode, steps, lr)
-                row = score_row("", mode, val.split, names, val.targets,
-                                run_adaptation(head_params, val, settings, config, progress))
-                grid.append({"mode": mode, "steps": steps, "learning_rate": lr, "val_mean_ccc": row["mean_ccc"]})
-    best = max(grid, key=lambda g: g["val_mean_ccc"])
-    return adapt_settings(config, best["mode"], best["steps"], best["learning_rate"]), grid
-
-
 def training_speakers(clips, features, targets) -> list[SpeakerClips]:
     groups: dict[str, list[int]] = {}
     for i, clip in enumerate(clips):
         groups.setdefault(clip.speaker, []).append(i)
     return [SpeakerClips(tuple(features[i] for i in idx), targets[idx]) for idx in groups.values()]
-
-
-def describe(settings: AdaptSettings) -> str:
-    return f"{settings.mode}, K={settings.steps}, lr={settings.learning_rate:g}"
-
-
-@dataclasses.dataclass
-class Scorer:
-    """Scores a head + adaptation settings on a split's query clips as a Table 4 row."""
-
-    config: ml_collections.ConfigDict
-    model_name: str
-    names: list[str]
-    progress: bool
-
-    def __call__(self, setting: str, data: EvalSet, head_params, settings: AdaptSettings) -> dict:
-        predictions = run_adaptation(head_params, data, settings, self.config, self.progress)
-        return score_row(self.model_name, setting, data.split, self.names, data.targets, predictions)
 
 
 def episodic_stage(config, head, selected: AdaptSettings, splits, features, targets, val: EvalSet, test: EvalSet,
@@ -213,13 +157,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, p
         runtime = describe_runtime(mesh)
         log.info("%s", format_runtime(runtime))
         run.log_event("start", runtime=runtime)
+        functionals = (protocol_functionals(config, corpus, splits, run.workdir, progress and run.is_primary)
+                       if config.yardstick.enabled else None)
         return run_protocol(config, run, mesh, splits, select, report, frames, targets,
-                            progress and run.is_primary)
+                            progress and run.is_primary, functionals)
 
 
 def run_protocol(config: ml_collections.ConfigDict, run: Run, mesh, splits: dict[str, list], select: str,
-                 report: str, frames: dict, targets: dict, progress: bool) -> dict:
-    """Steps 1-5 of the module docstring in an open run, on framed clips and targets of every split."""
+                 report: str, frames: dict, targets: dict, progress: bool, functionals: dict | None = None) -> dict:
+    """Steps 1-5 of the module docstring in an open run, on framed clips and targets of every split
+    (`functionals`: the yardstick's features of every split, None to leave the ridge yardstick out)."""
     workdir = run.workdir
     names = list(EMOTIONS)[: config.model.outputs]
     buckets = tuple(config.buckets)
@@ -228,10 +175,10 @@ def run_protocol(config: ml_collections.ConfigDict, run: Run, mesh, splits: dict
     model = build_model(config)
     variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}
     features = {name: encode_clips(model, variables, f, batch_size=config.eval_batch_size, buckets=buckets,
-                                   progress=progress) for name, f in frames.items()}
+                                   progress=progress, mesh=mesh) for name, f in frames.items()}
     head = record.best_params["head"]
     val_predictions = predict_clips(model, variables, frames[select], batch_size=config.eval_batch_size,
-                                    buckets=buckets)
+                                    buckets=buckets, mesh=mesh)
     mse = {"model": float(np.mean(np.square(val_predictions - targets[select]))),
            "train_mean_predictor": float(np.mean(np.square(targets["Train"].mean(0) - targets[select])))}
     model_name = f"H={config.model.hidden}"
@@ -240,7 +187,8 @@ def run_protocol(config: ml_collections.ConfigDict, run: Run, mesh, splits: dict
     val = eval_set(select, splits[select], features[select], targets[select], config.shots)
     test = eval_set(report, splits[report], features[report], targets[report], config.shots)
     no_adapt = adapt_settings(config, "full", 0, 0.0)
-    selected, grid = select_adaptation(head, val, config, names, progress)
+    selection = select_adaptation(head, val, config, names, progress)
+    selected, grid = selection.best(), selection.grid
     modes = {m: max(g["val_mean_ccc"] for g in grid if g["mode"] == m) for m in config.adapt.modes}
     adapted = f"adapted ({describe(selected)})"
     val_rows = [score("no adaptation", val, head, no_adapt), score(adapted, val, head, selected)]
@@ -249,13 +197,21 @@ def run_protocol(config: ml_collections.ConfigDict, run: Run, mesh, splits: dict
     comparisons: dict = {}
     episodic_head, predict_head, predict_settings = head, "plain", selected
     if config.episodic.enabled:
-        stage = episodic_stage(config, head, selected, splits, features, targets, val, test, score)
+        stage = episodic_stage(config, head, selection.gradient_settings(config), splits, features, targets, val,
+                               test, score)
         val_rows.append(stage["val_row"])
         rows.append(stage["test_row"])
         comparisons = stage["comparisons"]
         episodic_head = stage["head"]
         if stage["val_row"]["mean_ccc"] > val_rows[1]["mean_ccc"]:
             predict_head, predict_settings = "episodic", stage["settings"]
+    rows += mode_rows(score, test, head, selection, config.adapt.modes, rows[1])
+    yardstick = None
+    if functionals is not None:
+        (val_marks, test_marks), alphas = yardstick_rows(config, functionals, targets, (val, test), names)
+        val_rows += val_marks
+        rows += test_marks
+        yardstick = {"feature_set": config.yardstick.feature_set, "selection": alphas}
 
     model_dir = export_model(workdir, {"params": record.best_params, "batch_stats": record.best_batch_stats,
                                        "episodic_head": episodic_head},
@@ -276,6 +232,7 @@ def run_protocol(config: ml_collections.ConfigDict, run: Run, mesh, splits: dict
         "table": rows,
         "validation_table": val_rows,
         "comparisons": comparisons,
+        "yardstick": yardstick,
         "eval_split": test.split,
         "selection_split": val.split,
         "predict_head": predict_head,  # the better head on the selection speakers, used by `predict`

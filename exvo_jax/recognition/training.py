@@ -1,4 +1,7 @@
-"""Speaker-independent training of the few-shot model: AdamW, bucketed batches, best-by-validation CCC.
+"""Supervised training of the recognition model (CNN + LSTM on framed clips): AdamW, best-by-validation CCC.
+
+The few-shot track trains its speaker-independent model with it, and the Generate track the emotion
+classifier whose feature space its FID is measured in.
 
 `fit(config, run, train, val)` trains on framed Train clips and keeps the parameters of the epoch with
 the best validation mean CCC; it stops after `patience` epochs without improvement. Every epoch is
@@ -11,6 +14,7 @@ Training is data-parallel on the `data` axis of `config.mesh`: every global batc
 and jit's SPMD partitioning makes the gradient and the batch-norm statistics (sums over the batch
 axis) global. Every process collates the same global batch (all of them hold the framed clips) and
 places only the rows of its own devices, so the batches do not depend on the number of processes.
+Validation predictions are sharded over the same axis (`exvo_jax.recognition.inference`).
 """
 
 from __future__ import annotations
@@ -36,12 +40,10 @@ from exvo_jax.metrics import mean_ccc
 from exvo_jax.models.fewshot import FewShotModel, last_valid
 from exvo_jax.parallel import check_divisible, make_mesh, place, replicated, sharded, to_host
 from exvo_jax.run import WATCH_FIELDS, Json, Run, data_fingerprint, open_run
-from exvo_jax.tracks.fewshot.inference import predict_clips
+from exvo_jax.recognition.inference import DATA_AXIS, predict_clips
 
-DATA_AXIS = "data"
-# Besides the run layer's: how rows and speakers are spread over devices (or adaptation chunked) changes
-# float rounding and speed, not what is computed.
-WATCH = WATCH_FIELDS | {"mesh.data", "adapt.strategy", "adapt.chunk_size"}
+# Besides the run layer's: how rows are spread over devices changes float rounding and speed, not what is computed.
+WATCH = WATCH_FIELDS | {"mesh.data"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,14 +85,15 @@ def build_model(config: ml_collections.ConfigDict) -> FewShotModel:
 
 
 def train_mesh(config: ml_collections.ConfigDict) -> Mesh:
-    """The mesh of `config.mesh` (it needs a `data` axis); a size that does not fit the devices or the
-    global batch `config.train.batch_size` is a `DataError`."""
+    """The mesh of `config.mesh` (it needs a `data` axis); a size that does not fit the devices, the global
+    batch `config.train.batch_size` or the evaluation batch `config.eval_batch_size` is a `DataError`."""
     axes = dict(config.mesh.items())
     try:
         if DATA_AXIS not in axes:
-            raise ValueError(f"few-shot training is data-parallel: it needs a {DATA_AXIS!r} axis")
+            raise ValueError(f"training is data-parallel: it needs a {DATA_AXIS!r} axis")
         mesh = make_mesh(axes)
         check_divisible(config.train.batch_size, mesh, DATA_AXIS, what="train.batch_size (the global batch)")
+        check_divisible(config.eval_batch_size, mesh, DATA_AXIS, what="eval_batch_size")
     except ValueError as err:
         raise DataError(f"config.mesh {axes}: {err}") from None
     return mesh
@@ -171,9 +174,10 @@ def device_batch(batch: tuple[np.ndarray, ...], mesh: Mesh) -> tuple[jax.Array, 
     return place(batch, sharded(mesh, DATA_AXIS))
 
 
-def validation_score(model: FewShotModel, params, batch_stats, data: FramedSet, config) -> float:
+def validation_score(model: FewShotModel, params, batch_stats, data: FramedSet, config,
+                     mesh: Mesh | None = None) -> float:
     predictions = predict_clips(model, {"params": params, "batch_stats": batch_stats}, data.frames,
-                                batch_size=config.eval_batch_size, buckets=tuple(config.buckets))
+                                batch_size=config.eval_batch_size, buckets=tuple(config.buckets), mesh=mesh)
     return float(jax.jit(mean_ccc)(data.targets, predictions))
 
 
@@ -211,8 +215,8 @@ def fit(config: ml_collections.ConfigDict, run: Run | str | Path, train: FramedS
         train_loss = float(np.mean(to_host(losses)))
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"non-finite training loss {train_loss} in epoch {epoch}")
-        weights = host_copy((state.params, state.batch_stats))  # evaluation runs on every host, from host arrays
-        score = validation_score(model, *weights, val, config)
+        weights = host_copy((state.params, state.batch_stats))  # host arrays: kept as the best, fed to evaluation
+        score = validation_score(model, *weights, val, config, mesh)
         record = record.replace(epoch=np.array(epoch + 1, np.int32))
         if score > float(record.best_score):
             record = record.replace(best_score=np.array(score, np.float32), best_epoch=np.array(epoch, np.int32),

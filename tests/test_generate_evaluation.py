@@ -1,0 +1,162 @@
+"""Generate-track evaluation on a synthetic corpus: the FID classifier learns, its Train-vs-Val FID matrix
+separates the emotions, a briefly trained conditional GAN comes closer to the real clips than its untrained
+generator, statistics files are keyed to the classifier, and `generate fid` / `generate table3` report.
+
+One tiny classifier (trained through the command line) and one tiny conditional GAN serve every test.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import jax
+import numpy as np
+import pytest
+
+from exvo_jax.cli import main
+from exvo_jax.config_files import load_config
+from exvo_jax.data.schema import EMOTIONS
+from exvo_jax.generate.evaluation import fid_table, load_classifier, reference_features, score_features
+from exvo_jax.generate.evaluation.classifier import weights_key
+from exvo_jax.generate.evaluation.reference import STATS_DIR
+from exvo_jax.generate.program import init_states, model_keys
+from exvo_jax.generate.sampler import Sampler, load_sampler
+from exvo_jax.generate.train import gan_from, hyper_from, train_and_evaluate
+from exvo_jax.metrics import load_stats
+from exvo_jax.submission.writers import write_generated_clips
+
+GAN_CONFIG = "experiments/generate/conditional.py:tiny"
+GAN_STEPS = 150
+SAMPLES = 24  # generated clips per emotion
+CHANCE = 1 / len(EMOTIONS)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """60 speakers x 10 clips: about 300 Train clips (30 per emotion) and 240 Val clips."""
+    from exvo_jax.synth import write_corpus
+
+    root = tmp_path_factory.mktemp("evaluation_corpus")
+    write_corpus(root, speakers=60, clips_per_speaker=10, seed=5, split_fractions=(0.5, 0.4, 0.1), progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def classifier_dir(corpus, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("classifier")
+    assert main(["generate", "classifier", "--config", "experiments/generate/classifier.py:tiny",
+                 "--data-dir", str(corpus), "--workdir", str(workdir)]) == 0
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def generated(corpus, classifier_dir, tmp_path_factory):
+    """Classifier features of SAMPLES clips per emotion from the trained and from the untrained conditional GAN."""
+    config = load_config(GAN_CONFIG)
+    config.update(data_dir=str(corpus), steps=GAN_STEPS, sample_every=0, checkpoint_every=GAN_STEPS)
+    workdir = tmp_path_factory.mktemp("gan")
+    train_and_evaluate(config, workdir, progress=False)
+    trained = load_sampler(workdir)
+    fresh = init_states(gan_from(config), hyper_from(config), model_keys(config.seed, [len(EMOTIONS)]))
+    untrained = Sampler(trained.gan, fresh.ema_params, trained.names, trained.geometry)
+    classifier, key = load_classifier(classifier_dir), jax.random.PRNGKey(7)
+    sets = {}
+    for name, sampler in (("trained", trained), ("untrained", untrained)):
+        waves = {e: sampler.waves(e, SAMPLES, key) for e in EMOTIONS}
+        sets[name] = {"waves": waves, "computed": {e: classifier.features(w) for e, w in waves.items()}}
+    return sets
+
+
+def scores(classifier_dir, corpus, computed) -> dict:
+    classifier = load_classifier(classifier_dir)
+    reference = reference_features(classifier, classifier_dir, corpus, "Train")
+    return score_features(reference, {e: f for e, (f, _) in computed.items()}, {e: o for e, (_, o) in computed.items()})
+
+
+def test_the_classifier_learns_and_reports_held_out_ccc_per_emotion(classifier_dir):
+    results = json.loads((classifier_dir / "classifier_results.json").read_text())
+    assert list(results["held_out_ccc"]) == list(EMOTIONS)
+    # Measured 0.28 (mean) on this corpus; a classifier that learned nothing scores about 0.
+    assert results["held_out_mean_ccc"] > 0.1, results["held_out_ccc"]
+    assert results["key"] == load_classifier(classifier_dir).key
+    history = [h["val_mean_ccc"] for h in results["history"]]
+    assert max(history) == pytest.approx(history[results["best_epoch"] - 1])  # the exported epoch is the best
+
+
+def test_train_val_matrix_separates_emotions_and_table3_is_written(classifier_dir, corpus, generated, tmp_path):
+    """Diagonal below its row's off-diagonal mean for at least 7 of 10 emotions (measured 10 of 10)."""
+    folder = tmp_path / "conditional"
+    write_generated_clips(folder, {e: list(w) for e, w in generated["trained"]["waves"].items()},
+                          clips_per_emotion=SAMPLES)
+    files = sorted(folder.glob("*/*.wav"))
+    ratings = tmp_path / "ratings.csv"
+    eye = np.eye(len(EMOTIONS))
+    ratings.write_text("File," + ",".join(EMOTIONS) + "\n" + "".join(
+        f"{p.name}," + ",".join(map(str, 0.8 * eye[EMOTIONS.index(p.parent.name)] + 0.1)) + "\n" for p in files))
+    table = fid_table(classifier_dir, corpus, {"conditional": folder}, tmp_path / "table3",
+                      ratings={"conditional": ratings})
+    matrix = np.array(table["train_val_fid"])
+    diagonal, off = np.diag(matrix), (matrix.sum(1) - np.diag(matrix)) / (len(EMOTIONS) - 1)
+    assert (diagonal < off).sum() >= 7, matrix.round(3)
+    result = table["generated"]["conditional"]
+    assert result["heep_source"].startswith("human ratings")
+    assert all(v["heep"] == pytest.approx(1.0) for v in result["per_emotion"].values())
+    assert set(result["distances"]) == set(EMOTIONS)
+    markdown = (tmp_path / "table3" / "table3.md").read_text()
+    assert "Train \\ Val" in markdown and "| conditional | S_Gen |" in markdown
+    assert json.loads((tmp_path / "table3" / "table3.json").read_text())["classifier_key"] == table["classifier_key"]
+    assert (tmp_path / "table3" / "table3.png").stat().st_size > 0
+
+
+def test_a_briefly_trained_gan_halves_the_untrained_generators_fid(classifier_dir, corpus, generated):
+    """FID of all generated clips against all Train clips of the ten emotions (measured ratio 0.23 after 150
+    iterations, 0.38 after 300). Per emotion, with 24-50 clips a set, the small-sample bias both sets share
+    lifts the ratio (measured 0.49-0.54 on the mean of the ten FIDs); KID has no such bias."""
+    trained = scores(classifier_dir, corpus, generated["trained"]["computed"])
+    untrained = scores(classifier_dir, corpus, generated["untrained"]["computed"])
+    assert trained["pooled"]["fid"] <= 0.5 * untrained["pooled"]["fid"], (trained["pooled"], untrained["pooled"])
+    kid = [np.mean([d["kid"] for d in s["distances"].values()]) for s in (trained, untrained)]
+    assert kid[0] < kid[1], kid
+    assert trained["heep_source"].startswith("proxy")
+    assert np.isfinite(trained["mean_s_gen"])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the tiny conditional GAN does not yet separate the emotions: the classifier recognises the target of "
+    "9 % of its clips after 150 iterations (chance 10 %), 21 % after 300 and 19 % after 450 (50 clips per "
+    "emotion), against 33 % for real Train clips resynthesised from their 16-band log-mels and 50 % for "
+    "the real clips themselves"))
+def test_the_recogniser_hears_the_target_emotion_in_generated_clips(classifier_dir, corpus, generated):
+    trained = scores(classifier_dir, corpus, generated["trained"]["computed"])
+    assert trained["mean_recognised"] >= 2 * CHANCE, trained["recognised"]
+
+
+def test_statistics_files_are_in_the_competition_format_and_keyed_to_the_classifier(classifier_dir, corpus, tmp_path,
+                                                                                    capsys):
+    classifier = load_classifier(classifier_dir)
+    reference_features(classifier, classifier_dir, corpus, "Train", ["Fear"])
+    files = sorted((classifier_dir / STATS_DIR).glob("*/*/Train_Fear.pkl"))
+    assert len(files) == 1 and files[0].parts[-3] == classifier.key[:16]
+    stats = pickle.loads(files[0].read_bytes())
+    hidden = classifier.model.hidden
+    assert set(stats) == {"mu", "sigma"} and stats["mu"].shape == (hidden,) and stats["sigma"].shape == (hidden, hidden)
+    assert stats["mu"].dtype == stats["sigma"].dtype == np.float64
+    # Other weights, another key: their statistics never mix with these.
+    changed = jax.tree.map(lambda x: x + 1e-3, classifier.variables)
+    assert weights_key(changed) != weights_key(classifier.variables) == classifier.key
+
+    generated = tmp_path / "real_val_fear"
+    generated.mkdir()
+    val = [p for p in sorted((corpus / "wav").glob("*.wav"))][:30]
+    for path in val:
+        (generated / path.name).symlink_to(path)
+    common = ["generate", "fid", "--generated", str(generated), "--classifier", str(classifier_dir), "--json"]
+    assert main([*common, "--data-dir", str(corpus), "--split", "Train", "--emotion", "Fear"]) == 0
+    by_data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main([*common, "--reference-stats", str(files[0])]) == 0  # the official-file path
+    by_stats = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert by_data["fid"] == pytest.approx(by_stats["fid"], rel=1e-9)
+    assert by_data["kid"] is not None and by_stats["kid"] is None and by_data["n_generated"] == 30
+    assert {"fid", "fd_infinity", "kid", "kid_se", "classifier_key"} <= set(by_data)
+    assert load_stats(files[0]).mu.shape == (hidden,)
