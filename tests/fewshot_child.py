@@ -20,7 +20,7 @@ from exvo_jax.data.errors import DataError
 from exvo_jax.parallel import make_mesh, place, sharded, to_host
 from exvo_jax.recognition.inference import frame_group_size, hidden_clips, predict_clips, predict_program
 from exvo_jax.recognition.training import FramedSet, build_model, device_batch, epoch_batches, fit, train_mesh
-from exvo_jax.tracks.fewshot import adapt
+from exvo_jax.tracks.fewshot import adapt, head_params
 from tests.test_fewshot_adapt import FEATURES, HIDDEN, OUTPUTS, make_tasks
 
 
@@ -64,7 +64,7 @@ def devices_facts(workdir: Path) -> dict:
     speakers = adapt.speaker_mesh()
     program = adapt.chunk_program(adapt.adapted_head(HIDDEN, OUTPUTS, settings), "map", 4, settings.weight_decay)
     arrays = place(adapt._chunk_arrays(tasks, 16, (5, 10)), sharded(speakers, "speakers"))
-    shared, personal = adapt.split_params(to_host(head), "full")
+    shared, personal = head_params.split_params(to_host(head), "full")
     out = program(shared, personal, np.float32(0.05), *arrays)
 
     config.train.batch_size = 6

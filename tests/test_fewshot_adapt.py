@@ -21,10 +21,9 @@ from exvo_jax.tracks.fewshot.adapt import (
     chunk_program,
     personalise,
     predict_last,
-    prepare_head_params,
     resolve_strategy,
-    split_params,
 )
+from exvo_jax.tracks.fewshot.head_params import prepare_head_params, split_params
 
 HIDDEN, FEATURES, OUTPUTS, BUCKETS = 12, 16, 10, (5, 10)
 
@@ -73,7 +72,7 @@ def test_no_adaptation_equals_the_trained_head(head_params):
 @pytest.mark.parametrize("mode, personal_leaves", [("full", 10), ("bias_head", 6), ("lora", 8)])
 def test_modes_adapt_only_their_parameters(head_params, mode, personal_leaves):
     settings = AdaptSettings(mode=mode, steps=3, learning_rate=0.05, lora_rank=2)
-    params = prepare_head_params(head_params, settings)
+    params = prepare_head_params(head_params, settings.mode, settings.lora_rank, settings.seed)
     shared, personal = split_params(params, mode)
     assert len(personal) == personal_leaves
     head = SequenceHead(HIDDEN, OUTPUTS, 2 if mode == "lora" else 0)

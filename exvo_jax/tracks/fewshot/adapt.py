@@ -30,13 +30,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import traverse_util
 from jax.sharding import Mesh
 from tqdm import tqdm
 
 from exvo_jax.data.padding import bucket_length, pad_batch
-from exvo_jax.models.fewshot import SequenceHead, kaiming_uniform, last_valid
+from exvo_jax.models.fewshot import SequenceHead, last_valid
 from exvo_jax.parallel import make_mesh, per_device_map, pick_strategy, place, replicated, sharded, to_host
+from exvo_jax.tracks.fewshot.head_params import merge_params, prepare_head_params, split_params
 from exvo_jax.tracks.fewshot.ridge_head import ridge_speaker
 
 MODES = ("full", "bias_head", "lora", "ridge")
@@ -101,50 +101,8 @@ def speaker_mesh() -> Mesh:
     return make_mesh({SPEAKER_AXIS: -1})
 
 
-def is_personal(path: tuple[str, ...], mode: str) -> bool:
-    """Whether a head parameter (path inside the head's params) is adapted per speaker in `mode`."""
-    if mode == "full":
-        return True
-    if mode == "bias_head":
-        return path[0] == "dense" or path[-1] in ("b_ih", "b_hh")
-    if mode == "ridge":
-        return path[0] == "dense"
-    return path[-1].startswith("lora_")
-
-
-def split_params(head_params, mode: str) -> tuple[dict, dict]:
-    """(shared, personal) flat dicts keyed by parameter path."""
-    flat = traverse_util.flatten_dict(head_params)
-    personal = {k: v for k, v in flat.items() if is_personal(k, mode)}
-    shared = {k: v for k, v in flat.items() if not is_personal(k, mode)}
-    return shared, personal
-
-
-def merge_params(shared: dict, personal: dict):
-    return traverse_util.unflatten_dict({**shared, **personal})
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def with_lora(head_params, rank: int, seed: int = 0):
-    """Adds zero-effect LoRA factors to the LSTM layers of trained head params (A random, B zero)."""
-    params = traverse_util.flatten_dict(head_params)
-    key = jax.random.key(seed)
-    for layer in ("lstm_0", "lstm_1"):
-        for name in ("ih", "hh"):
-            kernel = params[(layer, f"w_{name}")]
-            key, sub = jax.random.split(key)
-            params[(layer, f"lora_{name}_a")] = kaiming_uniform(sub, (kernel.shape[0], rank), kernel.dtype)
-            params[(layer, f"lora_{name}_b")] = jnp.zeros((rank, kernel.shape[1]), kernel.dtype)
-    return traverse_util.unflatten_dict(params)
-
-
 def adapted_head(hidden: int, outputs: int, settings: AdaptSettings) -> SequenceHead:
     return SequenceHead(hidden, outputs, settings.lora_rank if settings.mode == "lora" else 0)
-
-
-def prepare_head_params(head_params, settings: AdaptSettings):
-    """Trained head params in the layout `settings.mode` adapts (LoRA factors added for `lora`)."""
-    return with_lora(head_params, settings.lora_rank, settings.seed) if settings.mode == "lora" else head_params
 
 
 FIRST_KERNEL = ("lstm_0", "w_ih")
@@ -251,7 +209,7 @@ def personalise(head_params, tasks: Sequence[SpeakerTask], settings: AdaptSettin
     program = chunk_program(adapted_head(hidden, outputs, settings), strategy, 0 if ridge else settings.steps,
                             0.0 if ridge else settings.weight_decay, mesh, ridge)
     rate = settings.ridge_strength if ridge else settings.learning_rate
-    shared, personal = split_params(to_host(prepare_head_params(head_params, settings)), settings.mode)
+    shared, personal = split_params(to_host(prepare_head_params(head_params, settings.mode, settings.lora_rank, settings.seed)), settings.mode)
     shared, personal = place((shared, personal), replicated(mesh))
     devices = mesh.shape[SPEAKER_AXIS]
     chunk = min(settings.chunk_size, _next_power_of_two(len(tasks)))

@@ -34,11 +34,10 @@ from exvo_jax.tracks.fewshot.adapt import (
     AdaptSettings,
     adapt_personal,
     adapted_head,
-    merge_params,
     predict_last,
     speaker_mesh,
-    split_params,
 )
+from exvo_jax.tracks.fewshot.head_params import merge_params, split_params
 
 
 @dataclasses.dataclass(frozen=True)
