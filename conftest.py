@@ -27,3 +27,14 @@ def nonverbal_dir() -> Path:
     if not (path / "Nonverbal_Vocalization_metadata.json").exists():
         pytest.skip(f"real nonverbal-vocalisation sample not found at {path} (set EXVO_NONVERBAL_DIR)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory) -> Path:
+    """One `exvo-jax demo --size tiny` run folder shared by the demo and report tests (mark them
+    `xdist_group("demo")` so that one worker runs them all and the demo once)."""
+    from exvo_jax.cli import main
+
+    out = tmp_path_factory.mktemp("tiny_demo") / "demo"
+    assert main(["demo", "--size", "tiny", "--out", str(out), "--no-progress"]) == 0
+    return out

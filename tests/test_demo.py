@@ -1,28 +1,158 @@
-"""The main job end to end (tiny config): corpus, check, both tracks, Test submissions and the report."""
+"""The main job end to end (`--size tiny`): every stage, the three artefacts, a report with every section,
+skipping finished stages on a rerun and redoing unfinished ones."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from exvo_jax.cli import main
 from exvo_jax.data.release import read_release
-from exvo_jax.submission import validate_csv
+from exvo_jax.data.nonverbal import METADATA_FILE
+from exvo_jax.demo import STAGES
+from exvo_jax.demo.corpus import corpus_stage
+from exvo_jax.demo.stages import LEDGER
+from exvo_jax.submission import validate_csv, validate_generation_folder
+from experiments.demo import get_config
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+SECTIONS = ["summary", "corpus", "multitask", "fewshot", "generate", "curves", "submissions", "times", "environment"]
 
 
-def test_tiny_demo_writes_a_report_with_scored_submissions(tmp_path, capsys):
-    out = tmp_path / "demo"
-    assert main(["demo", "--config", "experiments/demo.py:tiny", "--out", str(out), "--no-progress"]) == 0
-    printed = capsys.readouterr().out
-    report = json.loads((out / "report.json").read_text())
-    assert printed == (out / "report.md").read_text() + "\n" and printed.startswith("# exvo_jax demo report")
-    assert report["check"] == "0 error(s), 0 warning(s)"
+def blocks(report: dict, kind: str) -> list:
+    return [b[kind] for s in report["sections"] for b in s["blocks"] if kind in b]
 
-    corpus = read_release(out / "corpus")
+
+def test_tiny_demo_report_has_every_section(tiny_demo):
+    report = json.loads((tiny_demo / "report.json").read_text())
+    assert [s["id"] for s in report["sections"]] == SECTIONS
+    titles = [t["title"] for t in blocks(report, "table")]
+    for title in ("Table 2", "Table 3", "Table 4", "Learning checks", "Submission artefacts", "Wall time per stage"):
+        assert any(t.startswith(title) for t in titles), title
+    figures = [f["title"] for f in blocks(report, "figure")]
+    for title in ("Figure 1", "Figure 2", "Training curves", "Multitask: CCC per emotion",
+                  "Few-shot: per-speaker CCC before vs after", "Few-shot: adaptation grid",
+                  "FID matrix between emotions", "Frechet distance matrix"):
+        assert any(t.startswith(title) for t in figures), title
+    for figure in blocks(report, "figure"):
+        assert (tiny_demo / figure["file"]).stat().st_size > 1000, figure["file"]
+    audio = blocks(report, "audio")[0]
+    assert len(audio) >= 5 and all(row["real"] and row["generated"] for row in audio)
+
+    markdown = (tiny_demo / "report.md").read_text()
+    for section in report["sections"]:
+        assert f"## {section['title']}" in markdown
+    for title in titles:
+        assert f"**{title}**" in markdown
+
+    # The paper's numbers appear, marked as the paper's; emotions too rare to score stay absent, never made up.
+    table3 = next(t for t in blocks(report, "table") if t["title"].startswith("Table 3"))
+    assert table3["rows"][-1][0] == "all (paper, real data)" and table3["rows"][-1][6] == 0.174
+    ledger = json.loads((tiny_demo / LEDGER).read_text())
+    scored = ledger["stages"]["gan_evaluation"]["result"]["evaluation"]["emotions"]
+    assert len(scored) >= 5
+    for row in table3["rows"][:10]:
+        fid, s_gen = row[1], row[6]
+        assert (fid > 0 and s_gen is not None) if row[0] in scored else (fid is None and s_gen is None), row
+    table4 = next(t for t in blocks(report, "table") if t["title"].startswith("Table 4"))
+    assert table4["rows"][-1][0] == "H=256 (paper, real data)" and table4["rows"][-1][-1] == 0.444
+    table2 = next(t for t in blocks(report, "table") if t["title"].startswith("Table 2"))
+    assert "±" in table2["rows"][0][2]  # multi-seed mean ± std
+
+
+def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo):
+    ledger = json.loads((tiny_demo / LEDGER).read_text())
+    assert list(ledger["stages"]) == list(STAGES)
+    submissions = ledger["stages"]["submissions"]["result"]
+    corpus = read_release(tiny_demo / "corpus")
     for track in ("multitask", "fewshot"):
-        submission = report[track]["submission"]
-        assert not validate_csv(submission, corpus, "Test").errors, track
-        assert -1.0 <= report[track]["test"]["ccc"] <= 1.0
-    assert set(report["multitask"]["test"]) >= {"ccc", "ccc_per_emotion", "uar", "mae", "s_mtl"}
-    settings = [row["setting"] for row in report["fewshot"]["table"]]
-    assert settings[0] == "no adaptation" and any(s.startswith("adapted") for s in settings)
-    assert "## Multitask track" in printed and "## Few-shot track" in printed
+        assert not validate_csv(submissions[track]["path"], corpus, "Test").errors, track
+        assert -1.0 <= submissions[track]["scores"]["ccc"] <= 1.0
+    assert validate_generation_folder(submissions["generate"]["path"], submissions["generate"]["clips_per_emotion"]).ok
+    assert set(submissions["multitask"]["scores"]) >= {"ccc", "ccc_per_emotion", "uar", "mae", "s_mtl"}
+    # The GAN learnt something even at this size: far nearer the real clips than its untrained generator.
+    band = ledger["stages"]["gan_evaluation"]["result"]["band_fd"]
+    assert sum(band["trained"].values()) < 0.5 * sum(band["untrained"].values())
+    speakers = ledger["stages"]["fewshot"]["result"]["speakers"]
+    assert len(speakers) >= 4 and all(-1.0 <= s["after"] <= 1.0 for s in speakers)
+
+
+def test_rerun_skips_finished_stages_and_redoes_unfinished_ones(tiny_demo, capsys):
+    args = ["demo", "--size", "tiny", "--out", str(tiny_demo), "--no-progress"]
+    ledger_path = tiny_demo / LEDGER
+    before = ledger_path.read_text()
+    start = time.perf_counter()
+    assert main(args) == 0
+    assert time.perf_counter() - start < 30
+    err = capsys.readouterr().err
+    assert err.count("skipped") == len(STAGES) and "running" not in err
+    assert ledger_path.read_text() == before
+
+    # An interrupted run: the last stages never finished. Only they run again.
+    ledger = json.loads(before)
+    for name in ("submissions", "report"):
+        del ledger["stages"][name]
+    ledger_path.write_text(json.dumps(ledger))
+    (tiny_demo / "report.html").unlink()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "[9/10] submissions: running" in err and "[10/10] report: running" in err
+    assert err.count("skipped") == len(STAGES) - 2
+    assert (tiny_demo / "report.html").exists()
+    assert list(json.loads(ledger_path.read_text())["stages"]) == list(STAGES)
+
+
+def test_a_run_folder_of_another_size_is_refused(tiny_demo, capsys):
+    assert main(["demo", "--size", "small", "--out", str(tiny_demo), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stages.json" in err[0] and "another config" in err[0]
+
+
+def test_experiment_configs_resolve_from_an_installed_package(tmp_path):
+    """A non-editable install run from another folder finds `experiments/...` configs (they ship with it)."""
+    repo = Path(__file__).resolve().parents[1]
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "setup.cfg", "README.md"):
+        shutil.copy(repo / name, source / name)
+    for name in ("exvo_jax", "experiments"):
+        shutil.copytree(repo / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    target, elsewhere = tmp_path / "installed", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",
+                    str(target), str(source)], check=True, capture_output=True)
+    code = ("import exvo_jax; from exvo_jax.config_files import load_config; "
+            "c = load_config('experiments/demo.py:tiny'); print(exvo_jax.__file__, c.size, c.generate.mode)")
+    shown = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env={**os.environ, "PYTHONPATH": str(target)},
+                           check=True, capture_output=True, text=True).stdout
+    assert shown.split() == [str(target / "exvo_jax" / "__init__.py"), "tiny", "conditional"]
+
+
+def test_data_must_be_a_hume_vb_release(tmp_path, tiny_demo, nonverbal_layout, capsys):
+    """`--data` takes a release as it is (its Test labels decide what is scored); other folders are one-line errors."""
+    release = tiny_demo / "corpus"
+    corpus = corpus_stage(get_config("tiny"), tmp_path, str(release), progress=False)
+    assert corpus["path"] == str(release.resolve()) and not corpus["synthetic"] and corpus["test_labels"]
+    assert not (tmp_path / "corpus").exists()
+    for data, message in ((tmp_path / "empty", "data_info.csv: not found"),
+                          (nonverbal_layout, "a nonverbal-vocalisation corpus")):
+        data.mkdir(exist_ok=True)
+        assert main(["demo", "--size", "tiny", "--out", str(tmp_path / "out"), "--data", str(data)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+
+
+@pytest.fixture
+def nonverbal_layout(tmp_path) -> Path:
+    folder = tmp_path / "nonverbal"
+    folder.mkdir()
+    (folder / METADATA_FILE).write_text("{}")
+    return folder

@@ -1,4 +1,9 @@
-"""`exvo-jax demo --out DIR`: every track end to end on the synthetic corpus, writing report.md."""
+"""`exvo-jax demo [--out DIR] [--size {tiny,small,full}] [--data DIR]`: every track end to end, one report.
+
+Without `--data` the corpus is the built-in synthetic one; `--size` picks the configs whatever the data
+(`tiny` for tests, `small` about 10 CPU-minutes, `full` the paper-sized models). Rerunning the same command
+skips finished stages and resumes an interrupted one.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,24 @@ import argparse
 from exvo_jax.config_files import load_config
 
 DEFAULT_CONFIG = "experiments/demo.py"
+SIZES = ("tiny", "small", "full")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="run every track on the synthetic corpus and write a report")
-    parser.add_argument("--out", required=True, help="run folder (corpus, tracks, submissions, report.md)")
-    parser.add_argument("--config", default=DEFAULT_CONFIG, help="experiments/demo.py[:tiny]")
+    parser = subparsers.add_parser("demo", help="run every track end to end and write a report (HTML, Markdown, JSON)")
+    parser.add_argument("--out", default="runs/demo", help="run folder (corpus, tracks, submissions, report.html)")
+    parser.add_argument("--size", choices=SIZES, default="small", help="configs: tiny (tests), small, full (paper)")
+    parser.add_argument("--data", default=None, help="a HUME-VB release folder (default: the synthetic corpus)")
+    parser.add_argument("--config", default=DEFAULT_CONFIG, help="the demo's config file (get_config(size))")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from exvo_jax.demo import REPORT_MD, run_demo
+    from exvo_jax.demo import run_demo
 
-    run_demo(load_config(args.config), args.out, progress=not args.no_progress)
-    print(open(f"{args.out}/{REPORT_MD}").read())
+    result = run_demo(load_config(f"{args.config}:{args.size}"), args.out, data=args.data,
+                      progress=not args.no_progress)
+    for kind, path in result["report"].items():
+        print(f"report ({kind}): {path}")
     return 0

@@ -1,0 +1,54 @@
+"""The main job: every track end to end on one corpus, then one report.
+
+corpus (synthetic unless a release is given) -> check -> features -> multitask -> few-shot with
+per-speaker adaptation -> the FID classifier -> conditional GAN with its submission wavs -> the GAN's
+evaluation (FID, FD-infinity, KID, HEEP proxy, S_Gen; band-statistics distances) -> the three submission
+artefacts validated and scored -> report (HTML, Markdown, JSON).
+
+Stages are recorded in `<out>/stages.json` (`exvo_jax.demo.stages`): a rerun skips the finished ones,
+and an interrupted one is run again, its trainer resuming from its own checkpoints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ml_collections
+
+from exvo_jax.demo.corpus import check_stage, corpus_stage, given_release
+from exvo_jax.demo.evaluation import classifier_stage, evaluation_stage
+from exvo_jax.demo.generation import band_fd_stage, gan_stage
+from exvo_jax.demo.recognition import features_stage, fewshot_stage, multitask_stage
+from exvo_jax.demo.stages import Stages
+from exvo_jax.demo.submissions import submissions_stage
+from exvo_jax.report import write_report
+from exvo_jax.run.config_diff import plain_config
+
+STAGES = ("corpus", "check", "features", "multitask", "fewshot", "fid_classifier", "gan", "gan_evaluation",
+          "submissions", "report")
+
+
+def run_demo(config: ml_collections.ConfigDict, out_dir: str | Path, data: str | None = None,
+             progress: bool = True) -> dict:
+    """Runs (or resumes) every stage into `out_dir`; returns the report's paths and every stage's result."""
+    out = Path(out_dir)
+    stages = Stages(out, {"config": plain_config(config), "data": str(given_release(data)) if data else ""}, STAGES)
+    done: dict = {}
+    done["corpus"] = stages.run("corpus", lambda: corpus_stage(config, out, data, progress))
+    done["check"] = stages.run("check", lambda: check_stage(done["corpus"]["path"], progress))
+    done["features"] = stages.run("features", lambda: features_stage(config, done["corpus"], out))
+    done["multitask"] = stages.run("multitask", lambda: multitask_stage(config, done["corpus"], out, progress))
+    done["fewshot"] = stages.run("fewshot", lambda: fewshot_stage(config, done["corpus"], out, progress))
+    done["classifier"] = stages.run("fid_classifier", lambda: classifier_stage(config, done["corpus"], out, progress))
+    done["gan"] = stages.run("gan", lambda: gan_stage(config, done["corpus"], out, progress))
+    evaluation = stages.run("gan_evaluation", lambda: {
+        "band_fd": band_fd_stage(config, done["corpus"], out, progress),
+        "evaluation": evaluation_stage(config, done["corpus"], out, done["gan"], progress)})
+    done.update(evaluation)
+    done["submissions"] = stages.run("submissions", lambda: submissions_stage(
+        done["corpus"], done["multitask"], done["fewshot"], done["gan"], config.generate_clips))
+    paths = stages.run("report", lambda: write_report(out, done, stages.seconds(), config.size))
+    return {"report": paths, "stages": done}
+
+
+__all__ = ["STAGES", "run_demo"]
