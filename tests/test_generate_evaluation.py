@@ -17,7 +17,7 @@ import pytest
 from exvo_jax.cli import main
 from exvo_jax.config_files import load_config
 from exvo_jax.data.schema import EMOTIONS
-from exvo_jax.generate.evaluation import fid_table, load_classifier, reference_features, score_features
+from exvo_jax.generate.evaluation import fid_table, load_classifier, reference_features, score_features, table3
 from exvo_jax.generate.evaluation.classifier import weights_key
 from exvo_jax.generate.evaluation.reference import STATS_DIR
 from exvo_jax.generate.program import init_states, model_keys
@@ -107,6 +107,23 @@ def test_train_val_matrix_separates_emotions_and_table3_is_written(classifier_di
     assert "Train \\ Val" in markdown and "| conditional | S_Gen |" in markdown
     assert json.loads((tmp_path / "table3" / "table3.json").read_text())["classifier_key"] == table["classifier_key"]
     assert (tmp_path / "table3" / "table3.png").stat().st_size > 0
+
+
+def test_an_emotion_with_one_clip_is_an_absent_cell_never_an_error(classifier_dir, corpus, tmp_path, monkeypatch):
+    real = table3.emotion_clips
+
+    def one_val_awe(data_dir, split, emotions=EMOTIONS):  # Val keeps a single clip of Awe
+        sets = real(data_dir, split, emotions)
+        return {e: clips[:1] if (split, e) == ("Val", "Awe") else clips for e, clips in sets.items()}
+
+    monkeypatch.setattr(table3, "emotion_clips", one_val_awe)
+    table = table3.fid_table(classifier_dir, corpus, out_dir=tmp_path)
+    awe = EMOTIONS.index("Awe")
+    assert all(row[awe] is None for row in table["train_val_fid"])
+    assert all(v is not None and np.isfinite(v) for i, row in enumerate(table["train_val_fid"]) for j, v in
+               enumerate(row) if j != awe)
+    assert json.loads((tmp_path / table3.TABLE_JSON).read_text())["train_val_fid"][0][awe] is None
+    assert "| - |" in (tmp_path / table3.TABLE_MD).read_text()
 
 
 def test_a_briefly_trained_gan_halves_the_untrained_generators_fid(classifier_dir, corpus, generated):

@@ -16,13 +16,12 @@ from pathlib import Path
 import jax
 import ml_collections
 
-from exvo_jax.data.schema import EMOTIONS
 from exvo_jax.demo.generation import generate_config, untrained_sampler
 from exvo_jax.generate.evaluation import load_classifier, reference_features, score_features, train_classifier
 from exvo_jax.generate.evaluation.features import generated_sets
-from exvo_jax.generate.evaluation.reference import emotion_clips, features_stats
+from exvo_jax.generate.evaluation.reference import emotion_clips
+from exvo_jax.generate.evaluation.table3 import matrix_cells, train_val_matrix
 from exvo_jax.generate.sampler import load_sampler
-from exvo_jax.metrics import frechet_distance_f64
 from exvo_jax.metrics.small_sample import MIN_KID_ROWS
 from exvo_jax.submission import write_generated_clips
 
@@ -41,16 +40,6 @@ def classifier_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path,
 def emotions_with(data_dir: str, split: str, least: int) -> list[str]:
     """Emotions with at least `least` real clips of intensity 1.0 in `split`."""
     return [e for e, clips in emotion_clips(data_dir, split).items() if len(clips) >= least]
-
-
-def train_val_matrix(classifier, classifier_dir: str, data_dir: str, progress: bool) -> list[list[float | None]]:
-    """`[10, 10]` FIDs, Train clips of emotion i vs Val clips of emotion j; None where either has < 2 clips."""
-    both = [e for e in emotions_with(data_dir, "Train", 2) if e in emotions_with(data_dir, "Val", 2)]
-    stats = {split: {e: features_stats(f) for e, f in reference_features(
-        classifier, classifier_dir, data_dir, split, both, progress=progress).items()} for split in ("Train", "Val")}
-    return [[frechet_distance_f64(stats["Train"][a].mu, stats["Train"][a].sigma, stats["Val"][b].mu,
-                                  stats["Val"][b].sigma) if a in both and b in both else None for b in EMOTIONS]
-            for a in EMOTIONS]
 
 
 def evaluation_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, gan: dict, progress: bool) -> dict:
@@ -84,7 +73,7 @@ def evaluation_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path,
         "s_gen": {e: v["s_gen"] for e, v in trained["per_emotion"].items()},
         "mean_s_gen": trained["mean_s_gen"],
         "fid_untrained": {e: d["fid"] for e, d in scores["untrained"]["distances"].items()},
-        "fid_matrix": train_val_matrix(classifier, classifier_dir, data_dir, progress),
+        "fid_matrix": matrix_cells(train_val_matrix(classifier, classifier_dir, data_dir, progress)),
         "generated_per_emotion": int(config.generate_clips),
         "reference_per_emotion": {e: int(len(f)) for e, f in reference.items()},
     }

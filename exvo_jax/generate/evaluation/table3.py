@@ -23,20 +23,33 @@ from exvo_jax.atomic import atomic_path, write_text
 from exvo_jax.data.schema import EMOTIONS
 from exvo_jax.generate.evaluation.features import Classifier, load_classifier
 from exvo_jax.generate.evaluation.generated import score_folder
-from exvo_jax.generate.evaluation.reference import features_stats, reference_features
+from exvo_jax.generate.evaluation.reference import emotion_clips, features_stats, reference_features
 from exvo_jax.metrics import frechet_distance_f64
 
 TABLE_MD, TABLE_JSON, TABLE_PNG = "table3.md", "table3.json", "table3.png"
+MIN_CLIPS = 2  # a covariance needs two clips
 
 
 def train_val_matrix(classifier: Classifier, classifier_dir: str | Path, data_dir: str | Path,
                      progress: bool = False) -> np.ndarray:
-    """`[10, 10]` FIDs: row i = Train clips of emotion i, column j = Val clips of emotion j."""
-    train = reference_features(classifier, classifier_dir, data_dir, "Train", progress=progress)
-    val = reference_features(classifier, classifier_dir, data_dir, "Val", progress=progress)
-    rows = [features_stats(train[e]) for e in EMOTIONS]
-    columns = [features_stats(val[e]) for e in EMOTIONS]
-    return np.array([[frechet_distance_f64(a.mu, a.sigma, b.mu, b.sigma) for b in columns] for a in rows])
+    """`[10, 10]` FIDs: row i = Train clips of emotion i, column j = Val clips of emotion j.
+
+    An emotion with fewer than 2 clips in a split has no covariance there: its row (Train) or column (Val)
+    is NaN, an absent cell (`matrix_cells` writes it as None), never an estimate.
+    """
+    stats = {}
+    for split in ("Train", "Val"):
+        usable = [e for e, clips in emotion_clips(data_dir, split).items() if len(clips) >= MIN_CLIPS]
+        features = reference_features(classifier, classifier_dir, data_dir, split, usable, progress=progress)
+        stats[split] = {e: features_stats(f) for e, f in features.items()}
+    rows, columns = stats["Train"], stats["Val"]
+    return np.array([[frechet_distance_f64(rows[a].mu, rows[a].sigma, columns[b].mu, columns[b].sigma)
+                      if a in rows and b in columns else np.nan for b in EMOTIONS] for a in EMOTIONS])
+
+
+def matrix_cells(matrix: np.ndarray) -> list[list[float | None]]:
+    """The matrix as JSON-ready rows, None where a cell is absent (NaN)."""
+    return [[None if np.isnan(v) else float(v) for v in row] for row in np.asarray(matrix, np.float64)]
 
 
 def fid_table(classifier_dir: str | Path, data_dir: str | Path, generated: Mapping[str, str | Path] | None = None,
@@ -48,7 +61,7 @@ def fid_table(classifier_dir: str | Path, data_dir: str | Path, generated: Mappi
     models = {name: score_folder(classifier_dir, folder, data_dir, split=split,
                                  ratings_csv=(ratings or {}).get(name), progress=progress)
               for name, folder in (generated or {}).items()}
-    table = {"classifier_key": classifier.key, "emotions": list(EMOTIONS), "train_val_fid": matrix.tolist(),
+    table = {"classifier_key": classifier.key, "emotions": list(EMOTIONS), "train_val_fid": matrix_cells(matrix),
              "generated_split": split, "generated": models}
     if out_dir is not None:
         out = Path(out_dir)
@@ -68,7 +81,8 @@ def render_markdown(table: dict) -> str:
     lines = [f"# Table 3: FID in the classifier's feature space (classifier {table['classifier_key'][:16]})", "",
              "## Real clips: Train (rows) vs Val (columns); the diagonal bounds what a generator can reach", "",
              _row(["Train \\ Val", *emotions]), _row(["---"] * (len(emotions) + 1))]
-    lines += [_row([e, *(f"{v:.2f}" for v in values)]) for e, values in zip(emotions, table["train_val_fid"])]
+    lines += [_row([e, *("-" if v is None else f"{v:.2f}" for v in values)])
+              for e, values in zip(emotions, table["train_val_fid"])]
     models = table["generated"]
     if models:
         lines += ["", f"## Generated clips vs real {table['generated_split']} clips, per emotion", "",
@@ -102,7 +116,7 @@ def plot_heat_map(path: Path, table: dict) -> Path:
     import matplotlib.pyplot as plt
 
     emotions = table["emotions"]
-    rows = [np.asarray(table["train_val_fid"])]
+    rows = [np.array([[np.nan if v is None else v for v in row] for row in table["train_val_fid"]], np.float64)]
     labels = [f"Train {e}" for e in emotions]
     for name, result in table["generated"].items():
         rows.append(np.array([[result["distances"].get(e, {}).get("fid", np.nan) for e in emotions]]))
