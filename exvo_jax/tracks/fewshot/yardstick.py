@@ -3,7 +3,7 @@
 Neither sees a speaker's support clips. The first says what knowing nothing of a clip reaches (a
 constant: CCC 0); the second what a linear model on standard acoustic functionals reaches, the bar a
 network trained on raw audio should clear. The ridge regression maps functionals, standardised on
-Train, to the ten intensities (the multitask yardstick's closed-form `ridge_paths`); it is fit on the
+Train, to the ten intensities (closed-form `exvo_jax.models.ridge.ridge_paths`); it is fit on the
 Train clips, its strength chosen on the selection split's query clips, and both rows are scored on the
 query clips of every split like the other Table 4 rows (population CCC of the predictions as submitted).
 """
@@ -19,8 +19,8 @@ import numpy as np
 from exvo_jax.data.release import Clip, Corpus
 from exvo_jax.features.corpus import computed_features, has_official, official_features
 from exvo_jax.features.scaling import StandardScaler
-from exvo_jax.tracks.fewshot.report import score_row
 from exvo_jax.models.ridge import ridge_paths
+from exvo_jax.tracks.fewshot.report import score_row
 
 TRIVIAL = "Train mean"
 
