@@ -66,6 +66,7 @@ def test_tiny_demo_report_has_every_section(tiny_demo):
     assert table4["rows"][-1][0] == "H=256 (paper, real data)" and table4["rows"][-1][-1] == 0.444
     table2 = next(t for t in blocks(report, "table") if t["title"].startswith("Table 2"))
     assert "±" in table2["rows"][0][2]  # multi-seed mean ± std
+    assert [row[1] for row in table2["rows"] if row[0] == "linear yardstick"] == ["Val (chosen on it)", "Test"]
 
 
 def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo):

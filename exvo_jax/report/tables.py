@@ -41,6 +41,9 @@ def table2(results: Mapping, submission: Mapping | None, yardsticks: Mapping | N
         rows.append([f"{name} (this run)", f"Test submission, {label}{shrunk}", submission["ccc"],
                      submission["uar"], submission["mae"], submission["s_mtl"]])
     rows.append(["trivial predictor", "Val", *(results["trivial"].get(k) for k in MULTITASK_COLUMNS)])
+    for split, label in (("val", "Val (chosen on it)"), ("test", "Test")):
+        if split in results.get("yardstick", {}):
+            rows.append(["linear yardstick", label, *(results["yardstick"][split].get(k) for k in MULTITASK_COLUMNS)])
     if yardsticks:
         rows.append(["Train-mean age, chance UAR", "Test", yardsticks["ccc"], yardsticks["uar"], yardsticks["mae"],
                      None])
