@@ -12,19 +12,7 @@ from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalis
 from exvo_jax.tracks.fewshot.head_params import split_params
 from exvo_jax.tracks.fewshot.ridge_head import frame_features
 from exvo_jax.tracks.fewshot.selection import Selection, adapt_settings, adaptation_grid, describe
-
-HIDDEN, FEATURES, OUTPUTS, BUCKETS = 12, 16, 10, (5, 10)
-
-
-def make_tasks(count: int, seed: int = 0, longest: int = 10) -> list[SpeakerTask]:
-    """Speakers with support clips of 2 to `longest` frames (padded to different buckets) and 0-5 query clips."""
-    rng = np.random.default_rng(seed)
-
-    def clip():
-        return rng.normal(size=(int(rng.integers(2, longest + 1)), FEATURES)).astype(np.float32)
-
-    return [SpeakerTask(f"s{i}", (clip(), clip()), rng.uniform(size=(2, OUTPUTS)).astype(np.float32),
-                        tuple(clip() for _ in range(int(rng.integers(0, 6))))) for i in range(count)]
+from tests.test_fewshot_adapt import BUCKETS, FEATURES, HIDDEN, OUTPUTS, make_tasks
 
 
 @pytest.fixture(scope="module")
