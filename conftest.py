@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
@@ -32,9 +34,14 @@ def nonverbal_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory) -> Path:
     """One `exvo-jax demo --size tiny` run folder shared by the demo and report tests (mark them
-    `xdist_group("demo")` so that one worker runs them all and the demo once)."""
+    `xdist_group("demo")` so that one worker runs them all and the demo once). What the run printed is kept
+    beside the folder, in `console.txt`."""
     from exvo_jax.cli import main
 
     out = tmp_path_factory.mktemp("tiny_demo") / "demo"
-    assert main(["demo", "--size", "tiny", "--out", str(out), "--no-progress"]) == 0
+    console = io.StringIO()
+    with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
+        code = main(["demo", "--size", "tiny", "--out", str(out), "--no-progress"])
+    (out.parent / "console.txt").write_text(console.getvalue())
+    assert code == 0, console.getvalue()[-5000:]
     return out

@@ -25,6 +25,12 @@ from experiments.demo import get_config
 pytestmark = pytest.mark.xdist_group("demo")
 
 SECTIONS = ["summary", "corpus", "multitask", "fewshot", "generate", "curves", "submissions", "times", "environment"]
+BAR_MARKS = ("it/s", "s/it", "%|", "█", "━")  # what tqdm and rich bars print
+
+
+def progress_bars(console: str) -> list[str]:
+    """Pieces of `console` a progress bar printed (bars redraw with carriage returns)."""
+    return [piece for piece in console.replace("\r", "\n").split("\n") if any(m in piece for m in BAR_MARKS)]
 
 
 def blocks(report: dict, kind: str) -> list:
@@ -87,6 +93,9 @@ def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo):
 
 
 def test_rerun_skips_finished_stages_and_redoes_unfinished_ones(tiny_demo, capsys):
+    first = (tiny_demo.parent / "console.txt").read_text()  # the fixture's run, with --no-progress
+    assert first.count("done in") == len(STAGES) and not progress_bars(first), progress_bars(first)[:5]
+    assert progress_bars("eGeMAPS functionals:  7%|▋  | 5/70 [00:00<00:04, 14.39it/s]\r")
     args = ["demo", "--size", "tiny", "--out", str(tiny_demo), "--no-progress"]
     ledger_path = tiny_demo / LEDGER
     before = ledger_path.read_text()
@@ -137,23 +146,19 @@ def test_experiment_configs_resolve_from_an_installed_package(tmp_path):
     assert shown.split() == [str(target / "exvo_jax" / "__init__.py"), "tiny", "conditional"]
 
 
-def test_data_must_be_a_hume_vb_release(tmp_path, tiny_demo, nonverbal_layout, capsys):
-    """`--data` takes a release as it is (its Test labels decide what is scored); other folders are one-line errors."""
+def test_data_must_be_a_release_or_a_nonverbal_corpus(tmp_path, tiny_demo, capsys):
+    """`--data` takes a release as it is (its Test labels decide what is scored); a folder that is neither a
+    release nor a nonverbal-vocalisation corpus (one without clips included) is a one-line error."""
     release = tiny_demo / "corpus"
     corpus = corpus_stage(get_config("tiny"), tmp_path, str(release), progress=False)
     assert corpus["path"] == str(release.resolve()) and not corpus["synthetic"] and corpus["test_labels"]
-    assert not (tmp_path / "corpus").exists()
-    for data, message in ((tmp_path / "empty", "data_info.csv: not found"),
-                          (nonverbal_layout, "a nonverbal-vocalisation corpus")):
+    assert corpus["layout"] == "release" and not (tmp_path / "corpus").exists()
+    without_clips = tmp_path / "nonverbal"
+    without_clips.mkdir()
+    (without_clips / METADATA_FILE).write_text("{}")
+    for data, message in ((tmp_path / "empty", "neither data_info.csv"),
+                          (without_clips, "no <class>/*.wav clips found")):
         data.mkdir(exist_ok=True)
         assert main(["demo", "--size", "tiny", "--out", str(tmp_path / "out"), "--data", str(data)]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
-
-
-@pytest.fixture
-def nonverbal_layout(tmp_path) -> Path:
-    folder = tmp_path / "nonverbal"
-    folder.mkdir()
-    (folder / METADATA_FILE).write_text("{}")
-    return folder

@@ -15,21 +15,14 @@ import numpy as np
 from exvo_jax.config_files import load_config
 from exvo_jax.data.nonverbal import NUM_VOCAL_TYPES, read_corpus, split_corpus
 from exvo_jax.data.speakers import group_by_speaker
+from exvo_jax.demo.nonverbal import AGE_SCALE, type_and_age_targets
 from exvo_jax.recognition.framing import load_frames
 from exvo_jax.recognition.inference import encode_clips
 from exvo_jax.recognition.training import FramedSet, build_model, fit
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, personalise
 from exvo_jax.tracks.fewshot.inference import speaker_tasks
 
-AGE_SCALE = 50.0
 MIN_AGE_GAIN_YEARS = 1.0  # adapted age MAE below the Train-mean predictor's
-
-
-def targets_of(clips) -> np.ndarray:
-    targets = np.zeros((len(clips), NUM_VOCAL_TYPES + 1), np.float32)
-    targets[np.arange(len(clips)), [c.vocal_type for c in clips]] = 1.0
-    targets[:, -1] = [c.age / AGE_SCALE for c in clips]
-    return targets
 
 
 def test_type_and_age_model_adapts_per_speaker(nonverbal_dir, tmp_path):
@@ -44,12 +37,12 @@ def test_type_and_age_model_adapts_per_speaker(nonverbal_dir, tmp_path):
     frames = {name: load_frames([c.path for c in clips], config.max_frames)
               for name, clips in (("train", train), ("test", test))}
     validation = list(parts["validation"])
-    record, _ = fit(config, tmp_path, FramedSet(frames["train"], targets_of(train)),
-                    FramedSet(load_frames([c.path for c in validation], config.max_frames), targets_of(validation)),
+    record, _ = fit(config, tmp_path, FramedSet(frames["train"], type_and_age_targets(train)),
+                    FramedSet(load_frames([c.path for c in validation], config.max_frames), type_and_age_targets(validation)),
                     progress=False)
     features = encode_clips(build_model(config), {"params": record.best_params, "batch_stats": record.best_batch_stats},
                             frames["test"], batch_size=16, buckets=config.buckets)
-    tasks, _ = speaker_tasks(test, features, targets_of(test), shots=2)
+    tasks, _ = speaker_tasks(test, features, type_and_age_targets(test), shots=2)
     tasks = [t for t in tasks if t.query]
     truth = np.concatenate([t.query_targets for t in tasks])
     results = {}
@@ -63,7 +56,7 @@ def test_type_and_age_model_adapts_per_speaker(nonverbal_dir, tmp_path):
             "type_accuracy": float(np.mean(predictions[:, :-1].argmax(1) == truth[:, :-1].argmax(1))),
             "age_mae_years": float(np.mean(np.abs(predictions[:, -1] - truth[:, -1])) * AGE_SCALE),
         }
-    trivial = float(np.mean(np.abs(targets_of(train)[:, -1].mean() - truth[:, -1])) * AGE_SCALE)
+    trivial = float(np.mean(np.abs(type_and_age_targets(train)[:, -1].mean() - truth[:, -1])) * AGE_SCALE)
     print(f"nonverbal few-shot, {len(tasks)} held-out speakers, {len(truth)} query clips: {results}, "
           f"train-mean age MAE {trivial:.2f}")
     assert results["after"]["age_mae_years"] < results["before"]["age_mae_years"]

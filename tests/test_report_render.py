@@ -8,11 +8,13 @@ import json
 import re
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from exvo_jax.data.audio import write_wav
 from exvo_jax.report import strict_json, tables
 from exvo_jax.report.checks import learning_checks
+from exvo_jax.report.collect import adaptation_panels
 from exvo_jax.report.figures import heat_maps
 from exvo_jax.report.html import MAX_AUDIO_SECONDS, render_html
 from exvo_jax.report.markdown import render_markdown
@@ -71,3 +73,34 @@ def test_learning_checks_compare_against_their_yardsticks():
     checks = learning_checks({"ccc": 0.35, "uar": 0.24, "mae": 3.0}, {"uar": 0.25, "mae": 4.0, "ccc": 0.0}, rows,
                              {"trained": {"Awe": 4.0}, "untrained": {"Awe": 10.0}}, None)
     assert [c["passed"] for c in checks] == [True, False, True, False, True]
+
+
+def grid_point(mode: str, steps: int, rate: float, strength: float | None, score: float) -> dict:
+    return {"mode": mode, "steps": steps, "learning_rate": rate, "ridge_strength": strength, "val_mean_ccc": score}
+
+
+def test_adaptation_heat_map_gives_each_setting_its_own_cell_on_its_modes_axes(tmp_path):
+    grid = [grid_point("full", k, lr, None, 0.1 + 0.01 * i) for i, (k, lr) in
+            enumerate((k, lr) for k in (20, 5) for lr in (1e-2, 1e-3))]
+    grid += [grid_point("ridge", 0, 0.0, strength, score)
+             for strength, score in ((1.0, 0.31), (0.01, 0.32), (0.1, 0.33))]
+    grid.append(grid_point("bias_head", 5, 1e-2, None, 0.2))
+    panels, xlabels, ylabels = adaptation_panels(grid)
+    assert list(panels) == ["full", "ridge", "bias_head"]
+
+    values, rows, columns = panels["full"]
+    assert (rows, columns) == (["K=5", "K=20"], ["lr=0.001", "lr=0.01"])
+    np.testing.assert_allclose(values, [[0.13, 0.12], [0.11, 0.10]])
+    values, rows, columns = panels["ridge"]  # K = 0 and lr = 0 at every strength: one row, a column per strength
+    assert (rows, columns) == (["closed form"], ["0.01", "0.1", "1"])
+    np.testing.assert_allclose(values, [[0.32, 0.33, 0.31]])
+    assert (xlabels["ridge"], ylabels["ridge"]) == ("ridge strength", "")
+    assert (xlabels["full"], ylabels["full"]) == ("learning rate", "adaptation steps K")
+    cells = np.concatenate([v.ravel() for v, _, _ in panels.values()])
+    assert sorted(cells[np.isfinite(cells)]) == sorted(g["val_mean_ccc"] for g in grid)  # one cell per setting
+
+    path = heat_maps(tmp_path / "grid.png", panels, xlabels, ylabels)
+    assert path.read_bytes().startswith(b"\x89PNG")
+    # Settings that cannot be told apart on the mode's axes are refused, never drawn over each other.
+    with pytest.raises(ValueError, match="'ridge': several settings fall in one cell"):
+        adaptation_panels([grid_point("ridge", 0, 0.0, None, 0.3), grid_point("ridge", 0, 0.0, None, 0.4)])

@@ -1,5 +1,8 @@
 """The demo's recognition stages: multitask features and training, few-shot training and per-speaker adaptation.
 
+The multitask stages serve both layouts (a release, a nonverbal-vocalisation corpus); the few-shot stage
+here is the release's (the other is `exvo_jax.demo.nonverbal`).
+
 Each stage trains through its track's own `train_and_evaluate` (which resumes from the workdir's
 checkpoints), writes the Test submission, and returns the paths the report reads. The few-shot stage
 also scores every Test speaker before and after adaptation, with the exported model and the adaptation
@@ -15,6 +18,7 @@ import ml_collections
 import numpy as np
 
 from exvo_jax.data.release import TEST_LABELS, read_release
+from exvo_jax.demo.corpus import NONVERBAL
 from exvo_jax.metrics import ccc
 from exvo_jax.recognition.framing import load_frames
 from exvo_jax.recognition.inference import encode_clips
@@ -30,25 +34,33 @@ from exvo_jax.tracks.multitask.predict import predict_release
 
 
 def multitask_config(config: ml_collections.ConfigDict, corpus: dict) -> ml_collections.ConfigDict:
-    mt = ml_collections.ConfigDict(config.multitask.to_dict())
-    mt.data_dir, mt.test_labels = corpus["path"], corpus["test_labels"]
+    """The multitask track's config for the corpus: `config.nonverbal.multitask` on a nonverbal-vocalisation
+    corpus, else `config.multitask`."""
+    nonverbal = corpus["layout"] == NONVERBAL
+    mt = ml_collections.ConfigDict((config.nonverbal.multitask if nonverbal else config.multitask).to_dict())
+    mt.data_dir, mt.test_labels = corpus["path"], corpus["test_labels"] and not nonverbal
     return mt
 
 
-def features_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path) -> dict:
+def features_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, progress: bool) -> dict:
     """Extracts (and caches in the multitask workdir) the clip-level features the multitask track trains on."""
-    data = load_data(multitask_config(config, corpus), out / "multitask")
+    mt = multitask_config(config, corpus)
+    data = load_data(mt, out / "multitask", progress=progress)
     splits = {"Train": data.train, "Val": data.val, "Test": data.test}
-    return {"feature_set": config.multitask.feature_set, "dim": int(data.dim),
+    return {"feature_set": mt.feature_set, "dim": int(data.dim),
             "clips": {name: len(split) for name, split in splits.items() if split is not None}}
 
 
 def multitask_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, progress: bool) -> dict:
-    """Trains every seed (resuming), writes the Test submission; returns the results and submission paths."""
+    """Trains every seed (resuming) and, on a release, writes the Test submission; returns the results path
+    and the submission's ("" without one: a nonverbal-vocalisation corpus has no submission format)."""
     workdir = out / "multitask"
     results = multitask.train_and_evaluate(multitask_config(config, corpus), workdir, progress=progress)
-    written = predict_release(workdir, corpus["path"], out / "submissions", team=config.team)
-    return {"results": str(Path(results["paths"]["json"])), "submission": str(written["Test"])}
+    submission = ""
+    if corpus["layout"] != NONVERBAL:
+        written = predict_release(workdir, corpus["path"], out / "submissions", team=config.team, progress=progress)
+        submission = str(written["Test"])
+    return {"results": str(Path(results["paths"]["json"])), "submission": submission}
 
 
 def fewshot_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, progress: bool) -> dict:

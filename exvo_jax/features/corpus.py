@@ -81,7 +81,7 @@ def deepspectrum_features(items: Sequence[AudioItem], cache_dir: str | Path, *, 
 
 
 def official_features(corpus: Corpus, clips: Sequence[Clip], feature_set: str, cache_dir: str | Path,
-                      pack: str | None = None) -> np.ndarray:
+                      pack: str | None = None, progress: bool = True) -> np.ndarray:
     """The release's own `feats/<Set>/<id>.csv` [N, D], packed under keys of the CSV files' contents."""
     cache = FeatureCache(Path(cache_dir), f"official/{feature_set}")
     ids = [c.file_id for c in clips]
@@ -89,7 +89,8 @@ def official_features(corpus: Corpus, clips: Sequence[Clip], feature_set: str, c
     keys = [f"{feature_set}|official|{content_hash(p)}" for p in paths]
     if pack is not None and (packed := cache.read_packed(pack, ids, keys)) is not None:
         return packed
-    features = np.stack([read_feature_csv(p) for p in tqdm(paths, desc=f"{feature_set} CSVs", leave=False)])
+    features = np.stack([read_feature_csv(p) for p in tqdm(paths, desc=f"{feature_set} CSVs", leave=False,
+                                                                       disable=not progress)])
     if pack is not None:
         cache.write_packed(pack, ids, keys, features)
     return features
@@ -137,7 +138,7 @@ def corpus_features(
 ) -> np.ndarray:
     """Features [N, D] of release clips: shipped CSVs when every clip has one, else computed from audio."""
     if has_official(corpus, clips, feature_set):
-        return official_features(corpus, clips, feature_set, cache_dir, pack)
+        return official_features(corpus, clips, feature_set, cache_dir, pack, progress)
     return computed_features(corpus, clips, feature_set, cache_dir, pack=pack, workers=workers, progress=progress)
 
 
@@ -162,7 +163,7 @@ def release_features(corpus: Corpus, feature_set: str, cache_dir: str | Path, *,
             f"recompute every split from audio (recompute_features=True)"
         )
     if not recompute_features and all(shipped.values()):
-        return {name: official_features(corpus, clips, feature_set, cache_dir, pack=name)
+        return {name: official_features(corpus, clips, feature_set, cache_dir, pack=name, progress=progress)
                 for name, clips in splits.items()}
     if boaw_size(feature_set) is not None:
         items = {name: [AudioItem(c.file_id, c.wav_path) for c in clips] for name, clips in splits.items()}

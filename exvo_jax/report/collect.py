@@ -50,23 +50,33 @@ def multitask_section(out: Path, stages: dict, folder: Path) -> dict:
     return {"id": "multitask", "title": "Multitask track", "blocks": blocks, "results": results}
 
 
-def adaptation_panels(grid: list[dict]) -> dict:
-    """One heat map per adaptation mode: steps K x learning rate (a ridge head: one row of strengths)."""
-    panels = {}
+def adaptation_panels(grid: list[dict]) -> tuple[dict, dict[str, str], dict[str, str]]:
+    """One heat map per adaptation mode on that mode's own axes, and each panel's x and y axis labels.
+
+    A gradient mode's panel is steps K (rows) x learning rate (columns); `ridge` takes no steps, so its
+    panel is one row over its strengths. Two grid points that would share a cell are a `ValueError`:
+    no cell stands for more than one setting.
+    """
+    panels, xlabels, ylabels = {}, {}, {}
     for mode in dict.fromkeys(g["mode"] for g in grid):
         points = [g for g in grid if g["mode"] == mode]
-        if points[0].get("ridge_strength") is not None:
-            points = sorted(points, key=lambda g: g["ridge_strength"])
-            panels[mode] = (np.array([[g["val_mean_ccc"] for g in points]]), ["solve"],
-                            [f"{g['ridge_strength']:g}" for g in points])
-            continue
-        steps = sorted({g["steps"] for g in points})
-        rates = sorted({g["learning_rate"] for g in points})
-        values = np.full((len(steps), len(rates)), np.nan)
-        for g in points:
-            values[steps.index(g["steps"]), rates.index(g["learning_rate"])] = g["val_mean_ccc"]
-        panels[mode] = (values, [f"K={k}" for k in steps], [f"lr={r:g}" for r in rates])
-    return panels
+        if mode == "ridge":  # no steps, no learning rate: one row of strengths
+            strengths = sorted({g.get("ridge_strength") or 0.0 for g in points})
+            cells = [(0, strengths.index(g.get("ridge_strength") or 0.0)) for g in points]
+            rows, columns = ["closed form"], [f"{c:g}" for c in strengths]
+            xlabels[mode], ylabels[mode] = "ridge strength", ""
+        else:
+            steps, rates = sorted({g["steps"] for g in points}), sorted({g["learning_rate"] for g in points})
+            cells = [(steps.index(g["steps"]), rates.index(g["learning_rate"])) for g in points]
+            rows, columns = [f"K={k}" for k in steps], [f"lr={r:g}" for r in rates]
+            xlabels[mode], ylabels[mode] = "learning rate", "adaptation steps K"
+        if len(set(cells)) < len(points):
+            raise ValueError(f"adaptation grid of mode {mode!r}: several settings fall in one cell ({points})")
+        values = np.full((len(rows), len(columns)), np.nan)
+        for g, cell in zip(points, cells):
+            values[cell] = g["val_mean_ccc"]
+        panels[mode] = (values, rows, columns)
+    return panels, xlabels, ylabels
 
 
 def fewshot_section(out: Path, stages: dict, folder: Path) -> dict:
@@ -83,10 +93,8 @@ def fewshot_section(out: Path, stages: dict, folder: Path) -> dict:
                                     f"{len(speakers)} {results['eval_split']} speakers: CCC of their query clips")
         blocks.append(_figure("Few-shot: per-speaker CCC before vs after adaptation", path, out,
                               "One point per speaker; CCC pooled over its query clips and emotions."))
-    panels = adaptation_panels(results["selection"])
-    xlabels = {mode: "ridge strength" if rows == ["solve"] else "learning rate"
-               for mode, (_, rows, _) in panels.items()}
-    path = figures.heat_maps(folder / "adaptation_grid.png", panels, xlabels, "adaptation steps K")
+    panels, xlabels, ylabels = adaptation_panels(results["selection"])
+    path = figures.heat_maps(folder / "adaptation_grid.png", panels, xlabels, ylabels)
     blocks.append(_figure(f"Few-shot: adaptation grid ({results['selection_split']} mean CCC)", path, out))
     return {"id": "fewshot", "title": "Few-shot track", "blocks": blocks, "results": results}
 

@@ -76,29 +76,32 @@ def grouped_bars(path: Path, groups: Sequence[str], series: Mapping[str, Sequenc
     return _save(fig, path)
 
 
-def before_after(path: Path, before: Sequence[float], after: Sequence[float], title: str) -> Path:
-    """Per-speaker score before (x) vs after (y) adaptation, with the diagonal: points above it improved."""
+def before_after(path: Path, before: Sequence[float], after: Sequence[float], title: str, measure: str = "CCC",
+                 higher_is_better: bool = True) -> Path:
+    """Per-speaker `measure` before (x) vs after (y) adaptation, with the diagonal: points on the better side
+    of it (above where higher is better, else below) improved."""
     fig, ax = plt.subplots(figsize=(4.8, 4.6))
     before, after = np.asarray(before), np.asarray(after)
     low = float(min(before.min(), after.min(), 0.0)) - 0.05
     high = float(max(before.max(), after.max(), 0.0)) + 0.05
     ax.plot([low, high], [low, high], color="grey", linewidth=0.8)
-    better = after > before
+    better = after > before if higher_is_better else after < before
     ax.scatter(before[better], after[better], s=14, color="tab:green", label=f"improved ({better.sum()})")
     ax.scatter(before[~better], after[~better], s=14, color="tab:red", label=f"not improved ({(~better).sum()})")
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
-    ax.set_xlabel("CCC without adaptation")
-    ax.set_ylabel("CCC after adaptation")
+    ax.set_xlabel(f"{measure} without adaptation")
+    ax.set_ylabel(f"{measure} after adaptation")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     return _save(fig, path)
 
 
 def heat_maps(path: Path, panels: Mapping[str, tuple[np.ndarray, Sequence[str], Sequence[str]]],
-              xlabel: str | Mapping[str, str], ylabel: str, cmap: str = "viridis", fmt: str = "{:.3f}") -> Path:
+              xlabel: str | Mapping[str, str], ylabel: str | Mapping[str, str], cmap: str = "viridis",
+              fmt: str = "{:.3f}") -> Path:
     """One annotated heat map per panel: {title: (values [R, C], row labels, column labels)}, one colour scale;
-    `xlabel` is one for all panels or one per panel title."""
+    each axis label is one for all panels (the y label then shown on the first only) or one per panel title."""
     values = [np.asarray(v, np.float64) for v, _, _ in panels.values()]
     low = min(np.nanmin(v) for v in values)
     high = max(np.nanmax(v) for v in values)
@@ -111,7 +114,9 @@ def heat_maps(path: Path, panels: Mapping[str, tuple[np.ndarray, Sequence[str], 
         ax.set_xticks(range(len(columns)), columns, rotation=40, ha="right", fontsize=7)
         ax.set_yticks(range(len(rows)), rows, fontsize=7)
         ax.set_xlabel(xlabel if isinstance(xlabel, str) else xlabel.get(title, ""), fontsize=8)
-        if i == 0:
+        if not isinstance(ylabel, str):
+            ax.set_ylabel(ylabel.get(title, ""), fontsize=8)
+        elif i == 0:
             ax.set_ylabel(ylabel, fontsize=8)
         ax.set_title(title, fontsize=9)
         if grid.size <= 144:

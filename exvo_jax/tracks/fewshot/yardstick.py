@@ -36,7 +36,8 @@ def protocol_functionals(config: ml_collections.ConfigDict, corpus: Corpus, spli
     feature_set = config.yardstick.feature_set
     cache = Path(config.cache_dir or Path(workdir) / "feature_cache")
     if all(has_official(corpus, clips, feature_set) for clips in splits.values()):
-        return {name: official_features(corpus, clips, feature_set, cache, pack=name) for name, clips in splits.items()}
+        return {name: official_features(corpus, clips, feature_set, cache, pack=name, progress=progress)
+                for name, clips in splits.items()}
     return {name: computed_features(corpus, clips, feature_set, cache, pack=name, workers=config.workers or None,
                                     progress=progress)
             for name, clips in splits.items()}

@@ -77,11 +77,11 @@ def _exvo_labels(clips) -> dict[str, np.ndarray]:
     return {"emotion": arrays["emotions"], "age": arrays["age"], "country": arrays["country"]}
 
 
-def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
+def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> MultitaskData:
     corpus = read_release(config.data_dir, test_labels=config.test_labels)
     cache = run_cache_dir(workdir, config.cache_dir)
     features = release_features(corpus, config.feature_set, cache, workers=config.workers or None,
-                                recompute_features=config.recompute_features)
+                                recompute_features=config.recompute_features, progress=progress)
     splits = {}
     for name in ("Train", "Val", "Test"):
         clips = corpus.split(name)
@@ -107,14 +107,15 @@ def nonverbal_tasks() -> tuple[TaskSpec, ...]:
     )
 
 
-def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
+def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> MultitaskData:
     fold = None if config.fold < 0 else config.fold
     parts = nonverbal.split_corpus(nonverbal.read_corpus(config.data_dir), fold=fold, folds=config.folds)
     cache = run_cache_dir(workdir, config.cache_dir)
     splits = {}
     for name, clips in parts.items():
         items = [AudioItem(c.file_id, c.path) for c in clips]
-        features = functionals(items, config.feature_set, cache, pack=f"nonverbal-{name}", workers=config.workers or None)
+        features = functionals(items, config.feature_set, cache, pack=f"nonverbal-{name}",
+                               workers=config.workers or None, progress=progress)
         labels = {
             "type": np.array([c.vocal_type for c in clips], np.int32),
             "age": np.array([c.age for c in clips], np.float32),
@@ -144,7 +145,7 @@ def check_finite(data: MultitaskData, source: str | Path) -> None:
             raise DataError(f"{source}: {name} clip(s) {shown}: features or labels are NaN or infinite")
 
 
-def load_data(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
+def load_data(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> MultitaskData:
     """Features and labels for `config.dataset` ("exvo" or "nonverbal") from `config.data_dir`; non-finite
     features or labels are a `DataError` naming the clips (a NaN input would make every loss NaN)."""
     if not config.data_dir:
@@ -152,7 +153,7 @@ def load_data(config: ml_collections.ConfigDict, workdir: str | Path) -> Multita
     loaders = {"exvo": load_exvo, "nonverbal": load_nonverbal}
     if config.dataset not in loaders:
         raise DataError(f"unknown dataset {config.dataset!r} (expected one of {', '.join(loaders)})")
-    data = loaders[config.dataset](config, workdir)
+    data = loaders[config.dataset](config, workdir, progress)
     check_finite(data, config.data_dir)
     return data
 
@@ -173,13 +174,13 @@ def input_files(config: ml_collections.ConfigDict) -> list[Path]:
     return files
 
 
-def load_once(config: ml_collections.ConfigDict, workdir: str | Path) -> MultitaskData:
+def load_once(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> MultitaskData:
     """`load_data` on process 0 first (it extracts and caches the features), then on the others (cache hits)."""
     if jax.process_count() == 1:
-        return load_data(config, workdir)
+        return load_data(config, workdir, progress)
     if jax.process_index() == 0:
         try:
-            data = load_data(config, workdir)
+            data = load_data(config, workdir, progress)
         except Exception:
             multihost_utils.broadcast_one_to_all(np.int32(0))  # the other processes fail with it
             raise
@@ -188,7 +189,7 @@ def load_once(config: ml_collections.ConfigDict, workdir: str | Path) -> Multita
         return data
     if not loaded:
         raise DataError(f"{config.data_dir}: process 0 could not load the data (its error says why)")
-    return load_data(config, workdir)
+    return load_data(config, workdir, progress=False)
 
 
 def target_scaling(config: ml_collections.ConfigDict, data: MultitaskData) -> dict[str, tuple[float, float]]:

@@ -28,14 +28,15 @@ def _write_exvo_csv(path: Path, ids: Sequence[str], outputs: Mapping[str, np.nda
 
 
 def predict_release(workdir: str | Path, data_dir: str | Path, out_dir: str | Path, *, team: str = "exvo-jax",
-                    number: int = 1, cache_dir: str | Path | None = None) -> dict[str, Path]:
+                    number: int = 1, cache_dir: str | Path | None = None, progress: bool = True) -> dict[str, Path]:
     """Writes `ExVo-Multi_<team>_<n>.csv` for the Test split and `val_predictions.csv` (same columns) for Val."""
     bundle = load_bundle(workdir)
     if bundle.dataset != "exvo" or {t.name for t in bundle.model.tasks} != {"emotion", "age", "country"}:
         raise DataError(f"{workdir}: the model was not trained on all three HUME-VB tasks; no submission possible")
     corpus = read_release(data_dir)
     cache = run_cache_dir(workdir, cache_dir)
-    features = release_features(corpus, bundle.feature_set, cache, recompute_features=bundle.recompute_features)
+    features = release_features(corpus, bundle.feature_set, cache, recompute_features=bundle.recompute_features,
+                                progress=progress)
     written = {}
     for split, name in (("Test", submission_filename(MULTITASK, team, number)), ("Val", "val_predictions.csv")):
         if split in features:

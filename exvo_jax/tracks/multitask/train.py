@@ -170,7 +170,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, p
     A workdir holding another run (other config or data) is refused unless `overwrite`.
     """
     mesh = run_mesh(config)
-    data = load_once(config, workdir)
+    data = load_once(config, workdir, progress)
     fingerprint = data_fingerprint(input_files(config))
     with open_run(workdir, config, fingerprint, overwrite=overwrite, watch_fields=WATCH) as run:
         runtime = describe_runtime(mesh)
