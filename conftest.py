@@ -32,16 +32,17 @@ def nonverbal_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_demo(tmp_path_factory) -> Path:
-    """One `exvo-jax demo --size tiny` run folder shared by the demo and report tests (mark them
-    `xdist_group("demo")` so that one worker runs them all and the demo once). What the run printed is kept
-    beside the folder, in `console.txt`."""
+def tiny_demo(tmp_path_factory, synthetic_corpus) -> Path:
+    """One `exvo-jax demo --size tiny --data <release>` run folder shared by the demo and report tests (mark
+    them `xdist_group("demo")` so that one worker runs them all and the demo once). The release is
+    `synthetic_corpus`, the corpus the tiny demo would write itself. What the run printed is kept beside the
+    folder, in `console.txt`."""
     from exvo_jax.cli import main
 
     out = tmp_path_factory.mktemp("tiny_demo") / "demo"
     console = io.StringIO()
     with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
-        code = main(["demo", "--size", "tiny", "--out", str(out), "--no-progress"])
+        code = main(["demo", "--size", "tiny", "--out", str(out), "--data", str(synthetic_corpus), "--no-progress"])
     (out.parent / "console.txt").write_text(console.getvalue())
     assert code == 0, console.getvalue()[-5000:]
     return out

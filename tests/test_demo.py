@@ -1,5 +1,6 @@
-"""The main job end to end (`--size tiny`): every stage, the three artefacts, a report with every section,
-skipping finished stages on a rerun and redoing unfinished ones."""
+"""The main job end to end (`--size tiny --data <release>`): every stage, the three artefacts, a report with
+every section, skipping finished stages on a rerun and redoing unfinished ones; without `--data` the corpus
+stage writes the same synthetic release itself."""
 
 from __future__ import annotations
 
@@ -75,11 +76,13 @@ def test_tiny_demo_report_has_every_section(tiny_demo):
     assert [row[1] for row in table2["rows"] if row[0] == "linear yardstick"] == ["Val (chosen on it)", "Test"]
 
 
-def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo):
+def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo, synthetic_corpus):
     ledger = json.loads((tiny_demo / LEDGER).read_text())
     assert list(ledger["stages"]) == list(STAGES)
+    assert ledger["stages"]["corpus"]["result"]["path"] == str(synthetic_corpus.resolve())
+    assert not (tiny_demo / "corpus").exists()
     submissions = ledger["stages"]["submissions"]["result"]
-    corpus = read_release(tiny_demo / "corpus")
+    corpus = read_release(synthetic_corpus)
     for track in ("multitask", "fewshot"):
         assert not validate_csv(submissions[track]["path"], corpus, "Test").errors, track
         assert -1.0 <= submissions[track]["scores"]["ccc"] <= 1.0
@@ -92,11 +95,11 @@ def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo):
     assert len(speakers) >= 4 and all(-1.0 <= s["after"] <= 1.0 for s in speakers)
 
 
-def test_rerun_skips_finished_stages_and_redoes_unfinished_ones(tiny_demo, capsys):
+def test_rerun_skips_finished_stages_and_redoes_unfinished_ones(tiny_demo, synthetic_corpus, capsys):
     first = (tiny_demo.parent / "console.txt").read_text()  # the fixture's run, with --no-progress
     assert first.count("done in") == len(STAGES) and not progress_bars(first), progress_bars(first)[:5]
     assert progress_bars("eGeMAPS functionals:  7%|▋  | 5/70 [00:00<00:04, 14.39it/s]\r")
-    args = ["demo", "--size", "tiny", "--out", str(tiny_demo), "--no-progress"]
+    args = ["demo", "--size", "tiny", "--out", str(tiny_demo), "--data", str(synthetic_corpus), "--no-progress"]
     ledger_path = tiny_demo / LEDGER
     before = ledger_path.read_text()
     start = time.perf_counter()
@@ -146,12 +149,20 @@ def test_experiment_configs_resolve_from_an_installed_package(tmp_path):
     assert shown.split() == [str(target / "exvo_jax" / "__init__.py"), "tiny", "conditional"]
 
 
-def test_data_must_be_a_release_or_a_nonverbal_corpus(tmp_path, tiny_demo, capsys):
+def test_without_data_the_corpus_stage_writes_the_synthetic_release(tmp_path, synthetic_corpus):
+    corpus = corpus_stage(get_config("tiny"), tmp_path, None, progress=False)
+    assert corpus["path"] == str(tmp_path / "corpus") and corpus["synthetic"] and corpus["test_labels"]
+    written = sorted(p.relative_to(tmp_path / "corpus") for p in (tmp_path / "corpus").rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(synthetic_corpus) for p in synthetic_corpus.rglob("*") if p.is_file())
+    for name in ("data_info.csv", "test_labels.csv"):
+        assert (tmp_path / "corpus" / name).read_bytes() == (synthetic_corpus / name).read_bytes()
+
+
+def test_data_must_be_a_release_or_a_nonverbal_corpus(tmp_path, synthetic_corpus, capsys):
     """`--data` takes a release as it is (its Test labels decide what is scored); a folder that is neither a
     release nor a nonverbal-vocalisation corpus (one without clips included) is a one-line error."""
-    release = tiny_demo / "corpus"
-    corpus = corpus_stage(get_config("tiny"), tmp_path, str(release), progress=False)
-    assert corpus["path"] == str(release.resolve()) and not corpus["synthetic"] and corpus["test_labels"]
+    corpus = corpus_stage(get_config("tiny"), tmp_path, str(synthetic_corpus), progress=False)
+    assert corpus["path"] == str(synthetic_corpus.resolve()) and not corpus["synthetic"] and corpus["test_labels"]
     assert corpus["layout"] == "release" and not (tmp_path / "corpus").exists()
     without_clips = tmp_path / "nonverbal"
     without_clips.mkdir()
