@@ -20,6 +20,9 @@ def test_combine_averages_probabilities_and_values():
     combined = combine(TASKS, {"age": np.array([[[20.0]], [[30.0]]]), "sex": logits})
     np.testing.assert_allclose(np.exp(combined["sex"]), [[0.6, 0.4]], rtol=1e-6)
     np.testing.assert_allclose(combined["age"], [[25.0]])
+    # Every seed sure of class 0: class 1's log-probability is about -1000, never -inf (argmax and scores stay finite).
+    sure = combine(TASKS, {"age": np.zeros((2, 1, 1)), "sex": np.array([[[0.0, -1000.0]], [[0.0, -1001.0]]])})
+    assert np.all(np.isfinite(sure["sex"])) and -1001.0 < sure["sex"][0, 1] < -999.0
 
 
 def test_shrinkage_is_chosen_on_val_toward_the_training_mean():

@@ -23,6 +23,12 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
+def _log_mean_exp(values: np.ndarray) -> np.ndarray:
+    """log(mean(exp(values), axis 0)), finite wherever some row is (no underflow to log 0)."""
+    top = values.max(0)
+    return top + np.log(np.exp(values - top).mean(0))
+
+
 def combine(tasks: Sequence[TaskSpec], outputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """`{task: [S, N, k]}` network outputs of S seeds -> `{task: [N, k]}`: the log of the mean class
     probabilities (so argmax and softmax keep their meaning), the mean of the other outputs."""
@@ -30,7 +36,7 @@ def combine(tasks: Sequence[TaskSpec], outputs: Mapping[str, np.ndarray]) -> dic
     for task in tasks:
         values = np.asarray(outputs[task.name], np.float64)
         if task.kind == "classification":
-            combined[task.name] = np.log(np.exp(_log_softmax(values)).mean(0)).astype(np.float32)
+            combined[task.name] = _log_mean_exp(_log_softmax(values)).astype(np.float32)
         else:
             combined[task.name] = values.mean(0).astype(np.float32)
     return combined
