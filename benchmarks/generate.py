@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.generate [--repeats 3] [--record] [--gpu]
 
-The step is the baseline's: Adam (betas (0, 0.99)) on G with the RaHinge loss, EMA of G (0.999), then
+The step is the trainer's own iteration (`exvo_jax.generate.steps.adam_iteration`), the baseline's: Adam (betas (0, 0.99)) on G with the RaHinge loss, EMA of G (0.999), then
 Adam on D with fakes of the updated G from the same latents; real inputs are the mel's average-pooled
 pyramid, D runs on real and fake separately (own minibatch statistic). Timed at depth 5 with the
 reference's latent 512 (a 32x128 mel), batch 8: JAX jitted with the state donated, PyTorch
@@ -18,7 +18,7 @@ import argparse
 import os
 import platform
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,65 +26,38 @@ import numpy as np
 import optax
 
 from benchmarks.results_file import RESULTS, record_section
-from exvo_jax.generate.losses import ema_update, rahinge_discriminator_loss, rahinge_generator_loss
+from exvo_jax.generate.program import CPU_COMPILER_OPTIONS
+from exvo_jax.generate.state import GanState
+from exvo_jax.generate.steps import adam_iteration
 from exvo_jax.models.msg_gan import MSGGAN, mel_pyramid, msg_gan, scale_shapes
 
 SECTION = "## generate"
 G_LR, D_LR, BETAS, EMA_DECAY = 0.003, 0.0003, (0.0, 0.99), 0.999
-# XLA:CPU hands large convolutions to YNNPACK, whose weight-gradient convolutions (a window as large as the
-# image) ran 3-5x slower than Eigen's here; an empty YNN fusion list keeps every convolution on Eigen.
-CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}  # tests: ~10x faster compile
-
-
-class BaselineState(NamedTuple):
-    g: Any  # generator params
-    d: Any  # discriminator params
-    g_opt: optax.OptState
-    d_opt: optax.OptState
-    ema: Any  # EMA of the generator params
 
 
 def adam(learning_rate: float, eps: float = 1e-8) -> optax.GradientTransformation:
     return optax.adam(learning_rate, b1=BETAS[0], b2=BETAS[1], eps=eps)
 
 
-def init_state(g_params, d_params, g_tx, d_tx) -> BaselineState:
-    ema = jax.tree.map(jnp.copy, g_params)
-    return BaselineState(g_params, d_params, g_tx.init(g_params), d_tx.init(d_params), ema)
+def init_state(g_params, d_params, g_tx, d_tx) -> GanState:
+    """A training state holding the given weights (the trainer's `GanState`; its key is unused here)."""
+    return GanState(g_params=g_params, d_params=d_params, ema_params=jax.tree.map(jnp.copy, g_params),
+                    g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
+                    step=jnp.zeros([], jnp.int32), rng=jax.random.PRNGKey(0))
 
 
 def baseline_step(gan: MSGGAN, g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
                   ema_decay: float = EMA_DECAY, donate: bool = True, compiler_options: dict | None = None):
-    """Jitted `step(state, mel [B, H, W, 1], z [B, L]) -> (state, {'g_loss', 'd_loss'})`: G step, EMA, D step.
+    """Jitted `step(state, mel [B, H, W, 1], z [B, L]) -> (state, {'g_loss', 'd_loss'})`: the trainer's own
+    iteration (`exvo_jax.generate.steps.adam_iteration`: G step, EMA, D step) on a given mel and latents.
 
-    D's weights do not change during the G step, so D runs once on the real pyramid: its scores serve the
-    G loss and its VJP gives the real half of D's gradient. D runs on real and on fake in separate calls
-    (each with its own minibatch statistic), so the G step differentiates through the fake call only.
-    `compiler_options` go to XLA (`CPU_OPTIONS` on CPU, `FAST_COMPILE` in tests).
+    `compiler_options` go to XLA (`CPU_COMPILER_OPTIONS` on CPU, as the trainer sets them; `FAST_COMPILE` in tests).
     """
-    generator, discriminator = gan
-    depth = generator.depth
+    iterate = adam_iteration(gan, g_tx, d_tx, ema_decay)
 
-    def step(state: BaselineState, mel: jax.Array, z: jax.Array):
-        reals = mel_pyramid(mel, depth)
-        d_real, real_vjp = jax.vjp(lambda d: discriminator.apply({"params": d}, reals), state.d)  # [B]
-
-        def g_loss_fn(g):
-            d_fake = discriminator.apply({"params": state.d}, generator.apply({"params": g}, z))
-            return rahinge_generator_loss(d_real, d_fake)
-
-        g_loss, g_grads = jax.value_and_grad(g_loss_fn)(state.g)
-        updates, g_opt = g_tx.update(g_grads, state.g_opt, state.g)
-        g_params = optax.apply_updates(state.g, updates)
-        ema = ema_update(state.ema, g_params, ema_decay)
-        fakes = generator.apply({"params": g_params}, z)  # the updated G, the same z
-        d_fake, fake_vjp = jax.vjp(lambda d: discriminator.apply({"params": d}, fakes), state.d)
-        d_loss, (real_ct, fake_ct) = jax.value_and_grad(rahinge_discriminator_loss, argnums=(0, 1))(d_real, d_fake)
-        d_grads = jax.tree.map(jnp.add, real_vjp(real_ct)[0], fake_vjp(fake_ct)[0])
-        updates, d_opt = d_tx.update(d_grads, state.d_opt, state.d)
-        d_params = optax.apply_updates(state.d, updates)
-        return BaselineState(g_params, d_params, g_opt, d_opt, ema), {"g_loss": g_loss, "d_loss": d_loss}
+    def step(state: GanState, mel: jax.Array, z: jax.Array):
+        return iterate(state, (mel_pyramid(mel, gan.generator.depth), None, z))
 
     return jax.jit(step, donate_argnums=(0,) if donate else (), compiler_options=compiler_options)
 
@@ -156,7 +129,7 @@ def bench_cpu_step(depth: int, latent: int, batch: int, repeats: int) -> dict:
 
     torch.set_num_threads(2)
     with jax.default_device(jax.devices("cpu")[0]):
-        step, state, mel, z = jax_program(depth, latent, batch, compiler_options=CPU_OPTIONS)
+        step, state, mel, z = jax_program(depth, latent, batch, compiler_options=CPU_COMPILER_OPTIONS)
     cost = step.lower(state, mel, z).compile().cost_analysis()
     holder = [state]
 
@@ -183,7 +156,7 @@ def jax_memory(depth: int, latent: int, batch: int) -> dict:
     height, width = scale_shapes(depth)[-1]
     mel = jax.ShapeDtypeStruct((batch, height, width, 1), jnp.float32)
     z = jax.ShapeDtypeStruct((batch, latent), jnp.float32)
-    step = baseline_step(gan, g_tx, d_tx, compiler_options=CPU_OPTIONS if jax.default_backend() == "cpu" else None)
+    step = baseline_step(gan, g_tx, d_tx, compiler_options=CPU_COMPILER_OPTIONS if jax.default_backend() == "cpu" else None)
     analysis = step.lower(state, mel, z).compile().memory_analysis()
     sizes = {name: int(getattr(analysis, f"{name}_size_in_bytes")) for name in ("temp", "argument", "output", "alias")}
     sizes["total"] = sizes["temp"] + sizes["argument"] + sizes["output"]

@@ -24,7 +24,8 @@ from benchmarks.generate import (  # noqa: E402
 )
 from benchmarks.torch_reference import msg_gan as ref  # noqa: E402
 from exvo_jax.generate.losses import rahinge_discriminator_loss, rahinge_generator_loss  # noqa: E402
-from exvo_jax.models.msg_gan import discriminate_pair, mel_pyramid, msg_gan_tiny  # noqa: E402
+from exvo_jax.generate.steps import joint_gradients  # noqa: E402
+from exvo_jax.models.msg_gan import mel_pyramid, msg_gan_tiny  # noqa: E402
 from exvo_jax.optim import GameState, Player, extragradient, extragradient_step  # noqa: E402
 
 DEPTH, LATENT, BATCH = 4, 16, 4
@@ -75,8 +76,8 @@ def test_outputs_scores_and_losses_agree(setup):
     g, d = gan
     fakes = jax.jit(g.apply, compiler_options=FAST_COMPILE)({"params": g_params}, z)
     reals = mel_pyramid(mel, DEPTH)
-    pair = jax.jit(lambda v, r, f: discriminate_pair(d, v, r, f), compiler_options=FAST_COMPILE)
-    d_real, d_fake = pair({"params": d_params}, reals, fakes)
+    critic = jax.jit(d.apply, compiler_options=FAST_COMPILE)
+    d_real, d_fake = critic({"params": d_params}, reals), critic({"params": d_params}, fakes)
     reference = torch_gan(g_params, d_params)
     with torch.no_grad():
         t_fakes = reference.g(torch.from_numpy(z))
@@ -109,10 +110,10 @@ def test_one_baseline_training_step_agrees(setup):
     reference = torch_gan(g_params, d_params, eps=EPS)
     g_loss, d_loss = reference.train_step(nchw(mel), torch.from_numpy(z))
     np.testing.assert_allclose([metrics["g_loss"], metrics["d_loss"]], [g_loss, d_loss], rtol=1e-5, atol=1e-6)
-    assert not np.allclose(state.g["initial_conv"]["kernel"], g_params["initial_conv"]["kernel"])  # it moved
-    assert_params_close(reference, state.g, state.d, rtol=1e-5)
+    assert not np.allclose(state.g_params["initial_conv"]["kernel"], g_params["initial_conv"]["kernel"])  # it moved
+    assert_params_close(reference, state.g_params, state.d_params, rtol=1e-5)
     ema = ref.flax_layout(reference.g_ema)["g"]
-    chex.assert_trees_all_close(state.ema, ema, rtol=1e-5, atol=1e-5)
+    chex.assert_trees_all_close(state.ema_params, ema, rtol=1e-5, atol=1e-5)
 
 
 def reference_convention_adam(learning_rate: float, eps: float) -> optax.GradientTransformation:
@@ -128,25 +129,17 @@ def reference_convention_adam(learning_rate: float, eps: float) -> optax.Gradien
 def test_one_joint_extra_adam_iteration_agrees(setup):
     """Both players extrapolate together, each phase on its own batch and latents.
 
-    JAX: the library's extragradient wrapper (what `extra_adam` is) around optax.adam whose eps is the
-    reference's convention converted exactly (`reference_convention_adam`); reference: eps = 1e-4.
+    JAX: the trainer's joint gradients (`joint_gradients`, one D pass per set) in the library's extragradient
+    wrapper (what `extra_adam` is) around optax.adam whose eps is the reference's convention converted exactly
+    (`reference_convention_adam`); reference: eps = 1e-4.
     """
     gan, g_params, d_params, mel, z = setup
     second = inputs(DEPTH, LATENT, BATCH, seed=7)
-    g, d = gan
-
-    def g_loss(gp, dp, reals, z):
-        return rahinge_generator_loss(*discriminate_pair(d, {"params": dp}, reals, g.apply({"params": gp}, z)))
-
-    def d_loss(dp, reals, fakes):
-        return rahinge_discriminator_loss(*discriminate_pair(d, {"params": dp}, reals, fakes))
+    grads = joint_gradients(gan)
 
     def grads_fn(params, batch):  # each player's gradient of its own loss at the same point
-        gp, dp = params
         mel, z = batch
-        reals = mel_pyramid(mel, DEPTH)
-        fakes = jax.lax.stop_gradient(g.apply({"params": gp}, z))
-        return (jax.grad(g_loss)(gp, dp, reals, z), jax.grad(d_loss)(dp, reals, fakes)), None
+        return grads(params, (mel_pyramid(mel, DEPTH), None, z))
 
     state = GameState.create(Player.create(g_params, extragradient(reference_convention_adam(G_LR, EPS))),
                              Player.create(d_params, extragradient(reference_convention_adam(D_LR, EPS))))

@@ -105,7 +105,18 @@ def test_coupled_weight_decay_is_added_to_the_gradient_before_adam():
     np.testing.assert_allclose(np.asarray(updates["w"]), [-0.1], rtol=1e-4)
 
 
+def test_input_dropout_is_seeded_and_changes_training(data, tmp_path):
+    plain, _, _ = fit(tiny_config(), data, tmp_path / "plain")
+    dropped, _, _ = fit(tiny_config(input_dropout=0.5), data, tmp_path / "dropped")
+    again, _, _ = fit(tiny_config(input_dropout=0.5), data, tmp_path / "again")
+    np.testing.assert_array_equal(np.asarray(dropped.val_loss), np.asarray(again.val_loss))
+    assert not np.allclose(np.asarray(dropped.val_loss), np.asarray(plain.val_loss))
+    assert np.all(np.isfinite(np.asarray(dropped.val_loss)))
+
+
 def test_bad_settings_are_rejected_with_the_setting_named():
+    with pytest.raises(ValueError, match="input_dropout"):
+        seeds.Hyper(input_dropout=1.0)
     with pytest.raises(ValueError, match="intensity_loss"):
         seeds.Hyper(intensity_loss="mae")
     with pytest.raises(ValueError, match="batch_size"):

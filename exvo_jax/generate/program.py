@@ -26,6 +26,17 @@ from exvo_jax.models.msg_gan import MSGGAN
 from exvo_jax.parallel import make_mesh, pad_leading, per_device_map, pick_strategy, sharded
 
 
+# XLA:CPU hands large convolutions to YNNPACK, whose weight-gradient convolutions (a window as large as the
+# image) ran 3-5x slower than Eigen's in `benchmarks/generate.py`; an empty YNN fusion list keeps every
+# convolution on Eigen. Set per program, on CPU only.
+CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+def compiler_options(mesh: Mesh) -> dict | None:
+    """`CPU_COMPILER_OPTIONS` for a mesh of CPU devices, else None."""
+    return CPU_COMPILER_OPTIONS if mesh.devices.flat[0].platform == "cpu" else None
+
+
 def model_strategy(strategy: str, models_per_device: int) -> str:
     """How a device runs its models: `pick_strategy` (map on CPU, vmap on accelerators); one model: vmap of one.
 
@@ -74,7 +85,7 @@ def chunk_program(gan: MSGGAN, hyper: Hyper, steps: int, strategy: str = "vmap",
         return jax.lax.scan(body, state, None, length=steps)
 
     mapped = per_device_map(run, mesh, "seeds", in_axes=(0, None, 0, 0), strategy=strategy)
-    return jax.jit(mapped, donate_argnums=0)
+    return jax.jit(mapped, donate_argnums=0, compiler_options=compiler_options(mesh))
 
 
 def model_keys(seed: int, identities: Sequence[int]) -> jax.Array:

@@ -15,8 +15,8 @@ scale s its trunk has the generator's `g_s` channels, from_rgb (`g_s - g_s // 2`
 scale) concatenated before the output of the block above (`g_s // 2`); its final block has `g_0`.
 
 The minibatch-stddev channel is a statistic of the whole batch of one call: never run D on real and
-fake concatenated into one batch; `discriminate_pair` runs both sets, each with its own statistic, in
-one program. Under data parallelism the statistic is over the global batch.
+fake concatenated into one batch; the trainer (`exvo_jax.generate.steps`) calls D once per set. Under data
+parallelism the statistic is over the global batch.
 
 Class conditioning (`num_classes > 0`) takes a `[B, num_classes]` float vector: a one-hot dominant
 emotion or the soft intensities (`hard_condition`, `soft_condition`). G adds a linear label embedding
@@ -263,21 +263,6 @@ class Discriminator(_MSGGANModule):
             score = score + jnp.sum(embedding * phi, axis=-1)
         chex.assert_shape(score, (batch,))
         return score
-
-
-def discriminate_pair(discriminator: Discriminator, variables, real_scales: Sequence[jax.Array],
-                      fake_scales: Sequence[jax.Array], real_condition: jax.Array | None = None,
-                      fake_condition: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
-    """D on real and on fake in one program, each with its own minibatch statistic: `(D(real) [B], D(fake) [B])`.
-
-    `variables` as `discriminator.init` returns them (`{'params': ...}`). The two sets are stacked on a
-    new leading axis and D is vmapped over it, so it equals two separate calls; both need the same shapes.
-    """
-    stacked = [jnp.stack([real, fake]) for real, fake in zip(real_scales, fake_scales, strict=True)]
-    both = all(c is None for c in (real_condition, fake_condition))
-    condition = None if both else jnp.stack([real_condition, fake_condition])
-    scores = jax.vmap(lambda scales, c: discriminator.apply(variables, scales, c))(stacked, condition)  # [2, B]
-    return scores[0], scores[1]
 
 
 class MSGGAN(NamedTuple):

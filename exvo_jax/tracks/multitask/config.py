@@ -32,6 +32,7 @@ def default_config() -> ml_collections.ConfigDict:
     config.max_epochs = 20
     config.learning_rate = 1e-3
     config.weight_decay = 1e-4  # coupled L2: added to the gradient before Adam
+    config.input_dropout = 0.0  # probability of zeroing each standardised input feature of a training row
     config.patience = 5
     config.min_delta = 0.1
     config.restore = "best"  # "best" validation-loss epoch, or "last" (the reference's behaviour)

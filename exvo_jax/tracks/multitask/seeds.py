@@ -36,6 +36,7 @@ class Hyper:
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     intensity_loss: str = "mse"
+    input_dropout: float = 0.0  # probability of zeroing each (standardised) input feature of a training row
     class_weights: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (task, per-class loss weights); () = unweighted
 
     def __post_init__(self):
@@ -43,6 +44,8 @@ class Hyper:
             raise ValueError(f"batch_size and max_epochs must be >= 1: {self}")
         if self.learning_rate <= 0 or self.weight_decay < 0:
             raise ValueError(f"learning_rate must be > 0 and weight_decay >= 0: {self}")
+        if not 0.0 <= self.input_dropout < 1.0:
+            raise ValueError(f"input_dropout must lie in [0, 1), got {self.input_dropout}")
         if self.intensity_loss not in ("mse", "ccc"):
             raise ValueError(f"intensity_loss must be 'mse' or 'ccc', got {self.intensity_loss!r}")
 
@@ -147,19 +150,24 @@ def make_seed_epoch(model: MultitaskNet, tx: optax.GradientTransformation, hyper
     def run(state: SeedState, train, val, stopping: Stopping) -> SeedState:
         x_train, y_train = train
         n = x_train.shape[0] if rows is None else rows
-        index, mask = batch_plan(jax.random.fold_in(state.key, state.epoch), n, hyper.batch_size)
+        epoch_key = jax.random.fold_in(state.key, state.epoch)
+        index, mask = batch_plan(epoch_key, n, hyper.batch_size)
+        dropout_keys = jax.random.split(jax.random.fold_in(epoch_key, 1), index.shape[0])  # one per batch
 
         def step(carry, batch):
             params, opt_state = carry
-            idx, m = batch  # [B], [B]
+            idx, m, dropout_key = batch  # [B], [B], key
             xb, targets = x_train[idx], {k: v[idx] for k, v in y_train.items()}  # gathered across devices
+            if hyper.input_dropout:
+                keep = jax.random.bernoulli(dropout_key, 1.0 - hyper.input_dropout, xb.shape)
+                xb = jnp.where(keep, xb / (1.0 - hyper.input_dropout), 0.0)
             if split_batches:
                 xb, targets, m = jax.lax.with_sharding_constraint((xb, targets, m), PartitionSpec("data"))
             (loss, _), grads = grad_fn(params, xb, targets, m)
             updates, opt_state = tx.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), loss
 
-        (params, opt_state), losses = jax.lax.scan(step, (state.params, state.opt_state), (index, mask))
+        (params, opt_state), losses = jax.lax.scan(step, (state.params, state.opt_state), (index, mask, dropout_keys))
         x_val, y_val = val
         val_loss, val_tasks = loss_fn(params, x_val, y_val, jnp.ones((x_val.shape[0],), jnp.float32))
         improved = val_loss < state.best_loss
