@@ -130,15 +130,20 @@ class SequenceHead(nn.Module):
     lora_rank: int = 0
 
     @nn.compact
-    def __call__(self, features: jax.Array, projected: jax.Array | None = None) -> jax.Array:
-        """`projected`: optional `features @ w_ih` of the first LSTM layer (`[B, T, 4H]`), computed beforehand."""
+    def __call__(self, features: jax.Array, projected: jax.Array | None = None, return_hidden: bool = False):
+        """`projected`: optional `features @ w_ih` of the first LSTM layer (`[B, T, 4H]`), computed beforehand.
+
+        Returns the outputs `[B, T, outputs]`; with `return_hidden`, `(outputs, top LSTM outputs [B, T, H])`
+        (the output layer's inputs: the FID feature space and the ridge head's design).
+        """
         time_major = functools.partial(jnp.swapaxes, axis1=0, axis2=1)
         if projected is not None:
             projected = time_major(projected)
         x = TorchLSTM(self.hidden, self.lora_rank, name="lstm_0")(time_major(features), projected)
-        x = TorchLSTM(self.hidden, self.lora_rank, name="lstm_1")(x)
+        x = TorchLSTM(self.hidden, self.lora_rank, name="lstm_1")(x)  # [T, B, H]
         dense = nn.Dense(self.outputs, kernel_init=kaiming_uniform, bias_init=nn.initializers.zeros, name="dense")
-        return time_major(dense(x))
+        outputs = time_major(dense(x))
+        return (outputs, time_major(x)) if return_hidden else outputs
 
 
 class FewShotModel(nn.Module):

@@ -28,7 +28,6 @@ from exvo_jax.parallel import check_divisible, place, replicated, sharded, to_ho
 
 DATA_AXIS = "data"
 CPU_FRAME_GROUP = 16
-TOP_LSTM = "lstm_1"
 
 
 def frame_group_size(backend: str | None = None) -> int | None:
@@ -84,9 +83,8 @@ def hidden_program(model: FewShotModel, group: int | None, mesh: Mesh | None = N
 
     def hidden(variables, frames, mask):
         features = grouped_encode(model, variables, frames, group)
-        outputs, state = model.apply(variables, features, method=lambda module, x: module.head(x),
-                                     capture_intermediates=lambda module, _: module.name == TOP_LSTM)
-        top = jnp.swapaxes(state["intermediates"]["head"][TOP_LSTM]["__call__"][0], 0, 1)  # [T, B, H] -> [B, T, H]
+        outputs, top = model.apply(variables, features,
+                                   method=lambda module, x: module.head(x, return_hidden=True))  # [B, T, K], [B, T, H]
         lengths = jnp.sum(mask, axis=1)
         return last_valid(top, lengths), last_valid(outputs, lengths)
 

@@ -27,7 +27,6 @@ import jax
 import jax.numpy as jnp
 
 from exvo_jax.models.fewshot import last_valid
-from exvo_jax.recognition.inference import TOP_LSTM
 
 
 def frame_weights(lengths: jax.Array, steps: int) -> jax.Array:
@@ -39,9 +38,7 @@ def frame_weights(lengths: jax.Array, steps: int) -> jax.Array:
 
 def frame_features(head: nn.Module, params, x: jax.Array) -> jax.Array:
     """Inputs of the head's output layer (top LSTM outputs) at every frame: `[B, T, F]` -> `[B, T, H]`."""
-    _, state = head.apply({"params": params}, x, capture_intermediates=lambda module, _: module.name == TOP_LSTM,
-                          mutable=["intermediates"])
-    return jnp.swapaxes(state["intermediates"][TOP_LSTM]["__call__"][0], 0, 1)  # time-major [T, B, H] -> [B, T, H]
+    return head.apply({"params": params}, x, return_hidden=True)[1]
 
 
 def with_ones(features: jax.Array) -> jax.Array:
