@@ -4,8 +4,8 @@ Synthetic: S_MTL of the trained network (mean over seeds) clearly above the triv
 mean age, majority country), age on the held-out Test speakers better than the training mean, then
 `predict` writes a valid submission and validation predictions that reproduce the reported scores. Real:
 over 5 speaker-grouped folds of the nonverbal-vocalisation corpus (Test speakers held out from training
-and from every choice), the config's predictor keeps vocalisation-type UAR within 0.03 of the linear
-yardstick's, sex UAR above the majority's and age MAE at most the mean predictor's.
+and from every choice), the config's predictor keeps vocalisation-type and sex UAR within 0.01 of the linear
+yardstick's and age MAE at most the mean predictor's.
 """
 
 from __future__ import annotations
@@ -89,7 +89,10 @@ def test_synthetic_corpus_beats_the_trivial_predictor_and_predict_writes_a_valid
 
 def test_real_recordings_over_five_speaker_folds_against_the_linear_yardstick(nonverbal_dir, tmp_path_factory):
     """The config's predictor on held-out speakers, mean over 5 speaker-grouped folds (Test = fold k), beside
-    the linear yardstick trained on the same rows (a single split of ~75 clips has a standard error of ~0.05)."""
+    the linear yardstick trained on the same rows (a single split of ~75 clips has a standard error of ~0.05).
+
+    Measured: type UAR 0.587 (yardstick 0.588), sex UAR 0.556 (0.556), age MAE 7.035 (mean predictor 7.018):
+    level with the yardstick, not above it (the config's docstring has the levers tried)."""
     cache = tmp_path_factory.mktemp("nonverbal_cache")
     scores = []
     for fold in range(5):
@@ -102,6 +105,6 @@ def test_real_recordings_over_five_speaker_folds_against_the_linear_yardstick(no
     print("\nnonverbal, eGeMAPS, mean over 5 speaker folds (Test):",
           {who: {k: round(v, 3) for k, v in m.items()} for who, m in mean.items()})
     model, linear, trivial = mean["model"], mean["linear"], mean["trivial"]
-    assert model["Type UAR"] >= linear["Type UAR"] - 0.03 and model["Type UAR"] > 8 * trivial["Type UAR"]
-    assert model["Sex UAR"] > trivial["Sex UAR"]
+    assert model["Type UAR"] >= linear["Type UAR"] - 0.01 and model["Type UAR"] > 8 * trivial["Type UAR"]
+    assert model["Sex UAR"] >= linear["Sex UAR"] - 0.01 and model["Sex UAR"] > trivial["Sex UAR"]
     assert model["Age MAE"] <= trivial["Age MAE"] + 0.05  # shrunk toward the mean where age is not heard
