@@ -51,6 +51,7 @@ def run(corpus, feature_cache, tmp_path_factory):
     config.cache_dir = str(feature_cache)
     config.speaker_norm = False
     workdir = tmp_path_factory.mktemp("fewshot_run")
+    train_step_program.cache_clear()  # other tests in this process may have compiled the same model on other shapes
     return config, workdir, train_and_evaluate(config, workdir, progress=False)
 
 
