@@ -47,6 +47,14 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
+def untrained_pair(hidden: int) -> tuple[FewShotModel, dict, TorchFewShot]:
+    """The freshly initialised network (model, variables) and the PyTorch reference holding the same weights."""
+    model = FewShotModel(hidden=hidden)
+    _, record = init_state(model, default_config(hidden))
+    variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}
+    return model, variables, load_flax_params(TorchFewShot(hidden), variables).eval()
+
+
 def median_time(fn, units) -> float:
     """Median seconds of `fn(unit)` over `units` (robust to bursts of load on a shared machine)."""
     times = []
@@ -156,10 +164,7 @@ def main() -> None:
                         help="skip full fine-tuning with the strategy the backend does not pick (vmap on CPU)")
     parser.add_argument("--record", action="store_true", help="write the results section of benchmarks/RESULTS.md")
     args = parser.parse_args()
-    model = FewShotModel(hidden=args.hidden)
-    _, record = init_state(model, default_config(args.hidden))
-    variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}
-    reference = load_flax_params(TorchFewShot(args.hidden), variables).eval()
+    model, variables, reference = untrained_pair(args.hidden)
     rows, baseline, cached, encode_time, n = bench_adaptation(args, model, variables, reference)
     ours, theirs = bench_train_step(args)
     if args.record:

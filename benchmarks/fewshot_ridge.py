@@ -23,14 +23,11 @@ import jax
 import numpy as np
 import torch
 
-from benchmarks.fewshot import FRAMES, LR, SHOTS, STEPS, median_time, timed
+from benchmarks.fewshot import FRAMES, LR, SHOTS, STEPS, median_time, timed, untrained_pair
 from benchmarks.results_file import record_section
-from benchmarks.torch_reference.fewshot import TorchFewShot, adapt_baseline_style, load_flax_params
-from exvo_jax.models.fewshot import FewShotModel
+from benchmarks.torch_reference.fewshot import adapt_baseline_style
 from exvo_jax.recognition.inference import encode_clips
-from exvo_jax.recognition.training import init_state
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise
-from exvo_jax.tracks.fewshot.config import default_config
 
 SECTION = "## fewshot_ridge"
 TARGET = 100.0
@@ -63,10 +60,7 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="write the results section of benchmarks/RESULTS.md")
     args = parser.parse_args()
 
-    model = FewShotModel(hidden=args.hidden)
-    _, record = init_state(model, default_config(args.hidden))
-    variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}
-    reference = load_flax_params(TorchFewShot(args.hidden), variables).eval()
+    model, variables, reference = untrained_pair(args.hidden)
     rng = np.random.default_rng(0)
     per = SHOTS + args.queries
     clips = rng.normal(scale=0.1, size=(args.speakers * per, FRAMES, 1600)).astype(np.float32)
