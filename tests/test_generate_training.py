@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -13,6 +16,9 @@ from exvo_jax.generate.train import train_and_evaluate
 from exvo_jax.run import import_model
 
 EMOTIONS_USED = ("Amusement", "Distress")  # the two largest Train sets of the 24 x 5 corpus (7 clips each)
+STEPS = 4  # iterations of the runs compared
+CHILD = Path(__file__).with_name("generate_child.py")
+REPO = CHILD.parent.parent
 
 
 def tiny_config(corpus, emotions, steps, name="msg_gan"):
@@ -35,11 +41,11 @@ def train(corpus, workdir, emotions, steps, **overrides):
 
 @pytest.fixture(scope="module")
 def separate_runs(synthetic_corpus, tmp_path_factory):
-    """Each emotion's GAN trained alone for 4 iterations: {emotion: (workdir, result)}."""
+    """Each emotion's GAN trained alone for STEPS iterations: {emotion: (workdir, result)}."""
     runs = {}
     for emotion in EMOTIONS_USED:
         workdir = tmp_path_factory.mktemp(f"alone_{emotion}")
-        runs[emotion] = (workdir, train(synthetic_corpus, workdir, (emotion,), 4))
+        runs[emotion] = (workdir, train(synthetic_corpus, workdir, (emotion,), STEPS))
     return runs
 
 
@@ -50,10 +56,10 @@ def leaves(tree):
 def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(synthetic_corpus, separate_runs, tmp_path):
     emotion = EMOTIONS_USED[0]
     full_dir, full = separate_runs[emotion]
-    half = train(synthetic_corpus, tmp_path, (emotion,), 2)
-    assert half["step"] == 2
-    resumed = train(synthetic_corpus, tmp_path, (emotion,), 4)  # steps is a watch field: the run continues
-    assert resumed["step"] == 4
+    half = train(synthetic_corpus, tmp_path, (emotion,), STEPS // 2)
+    assert half["step"] == STEPS // 2
+    resumed = train(synthetic_corpus, tmp_path, (emotion,), STEPS)  # steps is a watch field: the run continues
+    assert resumed["step"] == STEPS
     for a, b in zip(leaves(full["states"]), leaves(resumed["states"]), strict=True):
         np.testing.assert_array_equal(a, b)
     exported = [import_model(d)[0]["ema_params"] for d in (full_dir, tmp_path)]
@@ -76,7 +82,7 @@ def test_stacked_models_train_as_separate_runs(synthetic_corpus, separate_runs, 
     Weights are compared loosely: rounding flips the sign of near-zero gradients, which Adam turns into
     steps of the learning rate; the models' own initial weights differ by O(1), so a mix-up still shows.
     """
-    stacked = train(synthetic_corpus, tmp_path, EMOTIONS_USED, 4, strategy=strategy)
+    stacked = train(synthetic_corpus, tmp_path, EMOTIONS_USED, STEPS, strategy=strategy)
     assert stacked["names"] == list(EMOTIONS_USED)
     for s, emotion in enumerate(EMOTIONS_USED):
         workdir, alone = separate_runs[emotion]
@@ -86,3 +92,21 @@ def test_stacked_models_train_as_separate_runs(synthetic_corpus, separate_runs, 
         mine = jax.tree.map(lambda x: x[s], (stacked["states"].g_params, stacked["states"].d_params))
         for a, b in zip(leaves(mine), leaves((alone["states"].g_params, alone["states"].d_params)), strict=True):
             np.testing.assert_allclose(a, b[0], atol=0.05)
+
+
+def test_models_and_mini_batches_spread_over_eight_devices(synthetic_corpus, separate_runs, tmp_path):
+    """In a child process with 8 CPU devices, on a 2 x 4 mesh (models over `seeds`, every mini-batch split
+    over `data`, D's minibatch statistic still the whole batch's): each model trains as it does alone on one
+    device, losses equal to rtol 1e-3."""
+    from tests.test_parallel import child_env
+
+    result = subprocess.run([sys.executable, str(CHILD), str(synthetic_corpus), str(tmp_path)], env=child_env(8),
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (facts["devices"], facts["names"], facts["step"]) == (8, list(EMOTIONS_USED), STEPS)
+    spec, mesh, shape, shard = facts["g_params_sharding"]
+    assert "seeds" in spec and mesh == {"seeds": 2, "data": 4} and shape[0] == 2 and shard[0] == 1, facts
+    for emotion in EMOTIONS_USED:
+        np.testing.assert_allclose(losses_per_iteration(tmp_path, f"/{emotion}"),
+                                   losses_per_iteration(separate_runs[emotion][0]), rtol=1e-3)
