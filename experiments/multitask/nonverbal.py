@@ -29,6 +29,8 @@ over the 5 seeds' own scores, the others score the exported predictor):
 | refit on Train+Val for the same 40 epochs, shrinkage kept from the Train fit (not kept) | 0.750 | 6.71 | 0.585 |
 | the same with input dropout 0.5 (not kept) | 0.766 | 6.68 | 0.570 |
 | the type head alone, no age or sex head (an upper bound on what task interference costs) | 0.770 | - | - |
+| no shared trunk: each head's hidden layer straight on the input (not kept) | 0.760 | 14.34 | 0.552 |
+| the same with input dropout 0.5 (not kept) | 0.764 | 12.02 | 0.563 |
 | linear yardstick (logistic / ridge, chosen on Val) | 0.773 | 8.75 | 0.562 |
 | trivial (majority class, training mean) | 0.062 | 7.02 | 0.500 |
 
