@@ -1,4 +1,5 @@
-"""Generate track training runs on the shared synthetic corpus: exact resume, stacked models = separate runs."""
+"""Generate track training runs on the shared synthetic corpus: exact resume, stacked models = separate runs,
+also with the models and mini-batches spread over 8 devices."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from exvo_jax.config_files import load_config
 from exvo_jax.generate.train import train_and_evaluate
 from exvo_jax.run import import_model
+from tests.test_parallel import child_env
 
 EMOTIONS_USED = ("Amusement", "Distress")  # the two largest Train sets of the 24 x 5 corpus (7 clips each)
 STEPS = 4  # iterations of the runs compared
@@ -98,8 +100,6 @@ def test_models_and_mini_batches_spread_over_eight_devices(synthetic_corpus, sep
     """In a child process with 8 CPU devices, on a 2 x 4 mesh (models over `seeds`, every mini-batch split
     over `data`, D's minibatch statistic still the whole batch's): each model trains as it does alone on one
     device, losses equal to rtol 1e-3."""
-    from tests.test_parallel import child_env
-
     result = subprocess.run([sys.executable, str(CHILD), str(synthetic_corpus), str(tmp_path)], env=child_env(8),
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
