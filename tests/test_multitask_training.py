@@ -105,6 +105,24 @@ def test_coupled_weight_decay_is_added_to_the_gradient_before_adam():
     np.testing.assert_allclose(np.asarray(updates["w"]), [-0.1], rtol=1e-4)
 
 
+def test_the_cosine_schedule_decays_the_rate_to_zero_over_the_whole_budget(data):
+    """`lr_schedule="cosine"` spans max_epochs x batches per epoch (the partial last batch counted); Adam's
+    first steps on a constant gradient are then -lr_t with lr_t on the cosine."""
+    rows = len(data.train)
+    assert train.hyper_from(tiny_config(), data).decay_steps == 0
+    assert train.hyper_from(tiny_config(lr_schedule="cosine"), data).decay_steps == 4 * -(-rows // 8)
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        train.hyper_from(tiny_config(lr_schedule="linear"), data)
+    tx = seeds.optimizer(seeds.Hyper(learning_rate=0.1, weight_decay=0.0, decay_steps=4))
+    params, steps = {"w": jnp.array([0.0])}, []
+    state = tx.init(params)
+    for _ in range(5):
+        updates, state = tx.update({"w": jnp.array([1.0])}, state, params)
+        steps.append(float(updates["w"][0]))
+    expected = [-0.1 * 0.5 * (1 + np.cos(np.pi * t / 4)) for t in range(5)]  # 0.1, 0.085, 0.05, 0.015, 0
+    np.testing.assert_allclose(steps, expected, rtol=1e-4, atol=1e-7)
+
+
 def test_input_dropout_is_seeded_and_changes_training(data, tmp_path):
     plain, _, _ = fit(tiny_config(), data, tmp_path / "plain")
     dropped, _, _ = fit(tiny_config(input_dropout=0.5), data, tmp_path / "dropped")

@@ -31,6 +31,7 @@ def default_config() -> ml_collections.ConfigDict:
     config.batch_size = 8
     config.max_epochs = 20
     config.learning_rate = 1e-3
+    config.lr_schedule = "constant"  # or "cosine": decays to 0 over the max_epochs budget
     config.weight_decay = 1e-4  # coupled L2: added to the gradient before Adam
     config.input_dropout = 0.0  # probability of zeroing each standardised input feature of a training row
     config.patience = 5

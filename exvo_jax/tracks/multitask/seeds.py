@@ -37,6 +37,7 @@ class Hyper:
     weight_decay: float = 1e-4
     intensity_loss: str = "mse"
     input_dropout: float = 0.0  # probability of zeroing each (standardised) input feature of a training row
+    decay_steps: int = 0  # > 0: the learning rate follows a cosine from its value down to 0 over this many steps
     class_weights: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (task, per-class loss weights); () = unweighted
 
     def __post_init__(self):
@@ -44,6 +45,8 @@ class Hyper:
             raise ValueError(f"batch_size and max_epochs must be >= 1: {self}")
         if self.learning_rate <= 0 or self.weight_decay < 0:
             raise ValueError(f"learning_rate must be > 0 and weight_decay >= 0: {self}")
+        if self.decay_steps < 0:
+            raise ValueError(f"decay_steps must be >= 0 (0: a constant learning rate), got {self.decay_steps}")
         if not 0.0 <= self.input_dropout < 1.0:
             raise ValueError(f"input_dropout must lie in [0, 1), got {self.input_dropout}")
         if self.intensity_loss not in ("mse", "ccc"):
@@ -67,8 +70,11 @@ class Stopping(flax.struct.PyTreeNode):
 
 
 def optimizer(hyper: Hyper) -> optax.GradientTransformation:
-    """Adam with coupled L2 weight decay: the decay term is added to the gradient before Adam."""
-    return optax.chain(optax.add_decayed_weights(hyper.weight_decay), optax.adam(hyper.learning_rate))
+    """Adam with coupled L2 weight decay: the decay term is added to the gradient before Adam. The learning
+    rate is constant, or with `decay_steps` a cosine down to 0 at that step (the count lives in the state)."""
+    rate = (optax.cosine_decay_schedule(hyper.learning_rate, hyper.decay_steps) if hyper.decay_steps
+            else hyper.learning_rate)
+    return optax.chain(optax.add_decayed_weights(hyper.weight_decay), optax.adam(rate))
 
 
 class SeedState(flax.struct.PyTreeNode):

@@ -38,11 +38,22 @@ log = logging.getLogger(__name__)
 
 # Besides the run layer's: how the seeds are spread over devices changes float rounding, not what is computed.
 WATCH = WATCH_FIELDS | {"mesh.seeds", "mesh.data", "strategy"}
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def hyper_from(config: ml_collections.ConfigDict, data: MultitaskData) -> seeds.Hyper:
     settings = {field.name: config[field.name] for field in dataclasses.fields(seeds.Hyper) if field.name in config}
-    return seeds.Hyper(**settings, class_weights=tuple(sorted(class_weights(config, data).items())))
+    return seeds.Hyper(**settings, class_weights=tuple(sorted(class_weights(config, data).items())),
+                       decay_steps=decay_steps(config, len(data.train)))
+
+
+def decay_steps(config: ml_collections.ConfigDict, rows: int) -> int:
+    """Steps of the cosine learning-rate decay: the whole budget (`max_epochs` epochs of `rows` training rows,
+    the last partial batch included) for `lr_schedule="cosine"`, 0 (constant) for "constant"."""
+    schedule = config.get("lr_schedule", "constant")
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
+    return config.max_epochs * -(-rows // config.batch_size) if schedule == "cosine" else 0
 
 
 def model_from(config: ml_collections.ConfigDict, data: MultitaskData) -> MultitaskNet:
