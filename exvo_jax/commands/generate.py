@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from exvo_jax.commands.generate_evaluation import register_actions
-from exvo_jax.commands.training_run import add_train_arguments, config_from_args
+from exvo_jax.commands.training_run import add_train_arguments, print_paths, run_training
 from exvo_jax.submission.formats import CLIPS_PER_EMOTION
 
 
@@ -39,15 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from exvo_jax.generate.train import train_and_evaluate
-    from exvo_jax.parallel import initialize, is_main_process
 
-    initialize(args)
-    results = train_and_evaluate(config_from_args(args), args.workdir, overwrite=args.overwrite)
-    if is_main_process():
-        print(f"trained {', '.join(results['names'])} to iteration {results['step']}")
-        for name, path in results["paths"].items():
-            print(f"{name}: {path}")
-    return 0
+    return run_training(args, train_and_evaluate, report_training)
+
+
+def report_training(results: dict) -> None:
+    print(f"trained {', '.join(results['names'])} to iteration {results['step']}")
+    print_paths(results)
 
 
 def run_sample(args: argparse.Namespace) -> int:

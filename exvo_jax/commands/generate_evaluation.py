@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from exvo_jax.commands.training_run import add_train_arguments, config_from_args
+from exvo_jax.commands.training_run import add_train_arguments, print_paths, run_training
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import SPLITS
 
@@ -53,19 +53,17 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
 
 def run_classifier(args: argparse.Namespace) -> int:
     from exvo_jax.generate.evaluation.classifier import train_classifier
-    from exvo_jax.parallel import initialize, is_main_process
 
-    initialize(args)
-    results = train_classifier(config_from_args(args), args.workdir, overwrite=args.overwrite)
-    if is_main_process():
-        print(f"held-out CCC ({results['held_out_split']}, {results['held_out_clips']} clips, "
-              f"best epoch {results['best_epoch']}):")
-        for emotion, value in results["held_out_ccc"].items():
-            print(f"  {emotion:12s} {value:.4f}")
-        print(f"  {'mean':12s} {results['held_out_mean_ccc']:.4f}")
-        for name, path in results["paths"].items():
-            print(f"{name}: {path}")
-    return 0
+    return run_training(args, train_classifier, report_classifier)
+
+
+def report_classifier(results: dict) -> None:
+    print(f"held-out CCC ({results['held_out_split']}, {results['held_out_clips']} clips, "
+          f"best epoch {results['best_epoch']}):")
+    for emotion, value in results["held_out_ccc"].items():
+        print(f"  {emotion:12s} {value:.4f}")
+    print(f"  {'mean':12s} {results['held_out_mean_ccc']:.4f}")
+    print_paths(results)
 
 
 def run_fid(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from exvo_jax.commands.training_run import add_train_arguments, config_from_args, print_results
+from exvo_jax.commands.training_run import add_train_arguments, run_training
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,14 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from exvo_jax.parallel import initialize, is_main_process
     from exvo_jax.tracks.multitask import train_and_evaluate
 
-    initialize(args)
-    results = train_and_evaluate(config_from_args(args), args.workdir, overwrite=args.overwrite)
-    if is_main_process():  # the one process that wrote the tables
-        print_results(results)
-    return 0
+    return run_training(args, train_and_evaluate)
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""Arguments and output shared by the tracks' `train` actions: config file, workdir, data folder, overrides.
+"""Arguments, run and output shared by the tracks' `train` actions: config file, workdir, data folder, overrides.
 
 A missing config file or data folder and an unknown `--set` key stop the command before anything is
 written to the workdir.
@@ -7,13 +7,14 @@ written to the workdir.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import ml_collections
 
 from exvo_jax.config_files import apply_override, load_config
 from exvo_jax.data.errors import DataError
-from exvo_jax.parallel import add_distributed_arguments
+from exvo_jax.parallel import add_distributed_arguments, initialize, is_main_process
 
 
 def add_train_arguments(parser: argparse.ArgumentParser, track: str, outputs: str) -> None:
@@ -42,8 +43,24 @@ def config_from_args(args: argparse.Namespace) -> ml_collections.ConfigDict:
     return config
 
 
+def run_training(args: argparse.Namespace, train: Callable[..., dict],
+                 report: Callable[[dict], None] | None = None) -> int:
+    """Joins the distributed run (if any), trains or resumes the run of `args` with
+    `train(config, workdir, overwrite=...)`, and prints `report(results)` (default `print_results`) on the
+    one process that wrote the outputs."""
+    initialize(args)
+    results = train(config_from_args(args), args.workdir, overwrite=args.overwrite)
+    if is_main_process():
+        (report or print_results)(results)
+    return 0
+
+
 def print_results(results: dict) -> None:
     """The run's Markdown table, then every path it wrote."""
     print(Path(results["paths"]["markdown"]).read_text())
+    print_paths(results)
+
+
+def print_paths(results: dict) -> None:
     for name, path in results["paths"].items():
         print(f"{name}: {path}")
