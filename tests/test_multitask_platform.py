@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,13 @@ import numpy as np
 import pytest
 
 from exvo_jax.config_files import load_config
-from exvo_jax.parallel.runtime import ENVIRONMENT
 from exvo_jax.run import ResumeRefused, RunBusyError, data_fingerprint, open_run
 from exvo_jax.tracks.multitask import train
 from exvo_jax.tracks.multitask.bundle import load_bundle
 from exvo_jax.tracks.multitask.data import input_files
+from tests.child_processes import REPO, child_env, free_port
 from tests.release_factory import blank_row, labelled_row, write_release
 
-REPO = Path(__file__).resolve().parent.parent
 CHILD = Path(__file__).with_name("multitask_child.py")
 TOLERANCE = 1e-4
 
@@ -68,18 +66,6 @@ def corpus(tmp_path_factory) -> Path:
 def reference(corpus, tmp_path_factory) -> dict:
     """The one-process, one-device run every other run is compared with."""
     return train.train_and_evaluate(tiny_config(corpus), tmp_path_factory.mktemp("reference"), progress=False)
-
-
-def child_env(devices: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT.values()}
-    flags = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
-    return {**env, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def events(workdir: Path) -> list[dict]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,21 +15,9 @@ import pytest
 from jax.sharding import AbstractMesh
 
 from exvo_jax import parallel
+from tests.child_processes import REPO, child_env, free_port
 
 CHILD = Path(__file__).with_name("parallel_child.py")
-REPO = CHILD.parent.parent
-
-
-def child_env(devices: int, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in parallel.runtime.ENVIRONMENT.values()}
-    flags = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
-    return {**env, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO), **extra}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_children(commands: list[tuple[list[str], dict]], timeout: float = 60) -> list[subprocess.CompletedProcess]:

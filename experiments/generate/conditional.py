@@ -12,8 +12,9 @@ Adam came as close or closer to the real clips on the tiny test. On the syntheti
 iterations (tests/test_generate_learning.py, four seeds) the band-statistics Frechet distance of each
 emotion's samples to that emotion's real clips is 4-7 % of the untrained generator's, and the label moves
 the samples (per-emotion offsets 0.7x the real ones); but the tiny model does not yet separate the emotions:
-nearer their own emotion's real clips than every other emotion's for 0-4 of 10, offsets pointing the real
-clips' way for 4-8 of 10 (6-10 after 450 iterations), varying with the seed.
+nearer their own emotion's real clips than every other emotion's for 0-4 of 10 (nearer than the mean of the
+other nine for 5-6 of 10; 8 after 2000 iterations), offsets pointing the real clips' way for 4-8 of 10 (6-10
+after 450 iterations), varying with the seed.
 """
 
 from exvo_jax.generate.config import default_config, make_tiny
