@@ -46,3 +46,28 @@ def tiny_demo(tmp_path_factory, synthetic_corpus) -> Path:
     (out.parent / "console.txt").write_text(console.getvalue())
     assert code == 0, console.getvalue()[-5000:]
     return out
+
+
+@pytest.fixture(scope="session")
+def generate_corpus(tmp_path_factory) -> Path:
+    """The Generate tests' corpus: 60 speakers x 10 clips, about 300 Train clips (30 per emotion) and 240 Val."""
+    from exvo_jax.synth import write_corpus
+
+    root = tmp_path_factory.mktemp("generate_corpus")
+    write_corpus(root, speakers=60, clips_per_speaker=10, seed=5, split_fractions=(0.5, 0.4, 0.1), progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_gan(generate_corpus, tmp_path_factory) -> Path:
+    """Workdir of the one tiny conditional GAN that every Generate test scores (`tests/generate_run.py`: about
+    70 s on two cores), trained through the command line with previews and checkpoints every PREVIEW_EVERY
+    iterations. Mark the tests that use it `xdist_group("generate")` so that one worker trains it once."""
+    from exvo_jax.cli import main
+    from tests.generate_run import CONFIG, PREVIEW_EVERY, STEPS
+
+    workdir = tmp_path_factory.mktemp("generate_run")
+    assert main(["generate", "train", "--config", CONFIG, "--data-dir", str(generate_corpus), "--workdir",
+                 str(workdir), "--set", f"steps={STEPS}", "--set", f"sample_every={PREVIEW_EVERY}",
+                 "--set", f"checkpoint_every={PREVIEW_EVERY}"]) == 0
+    return workdir

@@ -1,6 +1,6 @@
-"""Generate track end to end on a synthetic corpus: a tiny conditional GAN trained through the command line
-learns every emotion (band-statistics Frechet distance), writes previews and metrics, and `generate sample`
-writes a submission that `validate-submission` accepts."""
+"""Generate track end to end on a synthetic corpus: the tests' shared tiny conditional GAN, trained through the
+command line (conftest `trained_gan`), learns every emotion (band-statistics Frechet distance), writes
+previews and metrics, and `generate sample` writes a submission that `validate-submission` accepts."""
 
 from __future__ import annotations
 
@@ -19,63 +19,45 @@ from exvo_jax.generate.data import load_pool, train_clips
 from exvo_jax.generate.program import init_states, model_keys
 from exvo_jax.generate.sampler import Sampler, load_sampler
 from exvo_jax.generate.train import gan_from, hyper_from
+from tests.generate_run import CONFIG, PREVIEW_EVERY, STEPS
 
-CONFIG = "experiments/generate/conditional.py:tiny"
-STEPS = 250
 SAMPLES = 128  # generated clips per emotion for the distances
 
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """About 400 Train clips (40 per emotion): 50 speakers x 10 clips, 80 % of the speakers in Train."""
-    from exvo_jax.synth import write_corpus
-
-    root = tmp_path_factory.mktemp("generate_corpus")
-    write_corpus(root, speakers=50, clips_per_speaker=10, seed=3, split_fractions=(0.8, 0.1, 0.1), progress=False)
-    return root
+pytestmark = pytest.mark.xdist_group("generate")  # one worker trains the shared GAN (conftest `trained_gan`)
 
 
-@pytest.fixture(scope="module")
-def trained(corpus, tmp_path_factory):
-    """The tiny conditional GAN of CONFIG trained for STEPS iterations with the command line: its workdir."""
-    workdir = tmp_path_factory.mktemp("generate_run")
-    args = ["generate", "train", "--config", CONFIG, "--data-dir", str(corpus), "--workdir", str(workdir),
-            "--set", f"steps={STEPS}", "--set", f"sample_every={STEPS // 2}"]
-    assert main(args) == 0
-    return workdir
-
-
-def test_the_conditional_gan_learns_every_emotion(corpus, trained):
+def test_the_conditional_gan_learns_every_emotion(generate_corpus, trained_gan):
     """Band statistics (per-band mean and std over frames of each log-mel) of 128 EMA samples per emotion.
 
-    Asserted: for every emotion the Frechet distance to its real Train clips is at most half the untrained
-    generator's (measured 4-7 % over four seeds), and the label moves the samples: their per-emotion mean
-    offsets are at least 0.4x as large as the real clips' (measured 0.67-0.77). Not asserted: that each
-    emotion's samples are nearer its own real clips than the other emotions' (measured 0-4 of 10 emotions
-    over four seeds), nor that the offsets point the real clips' way (4-8 of 10 at this length; 6-10 after
-    450 iterations). The samples have about half the real spread, and that shared deficit, not the
-    emotion, decides which real set is nearest; which emotions line up varies with the seed and with float
-    rounding (the same seed lands elsewhere when the convolutions' backward pass is computed differently).
-    Even a perfect generator stands barely above 7 of 10 at this size: 128 fresh clips per emotion from 200
-    other speakers of the same synthetic distribution are nearest their own emotion's ~40 Train clips for 7.6
-    of 10 on average (6-8 over 10 draws; 6.5 with 40 clips per emotion). In the weaker form (own distance below
-    the mean of the row's other nine) such fresh clips score 10 of 10 in every draw, the GAN 5-6 over four
-    seeds at this length, 4-8 after 500 iterations, 8 after 2000 (8-10 after 1000-2000 with a slower EMA or a
-    32-d latent; minutes on two cores).
+    Asserted, with what the shared run's 2000 iterations measured with seed 0 (and seeds 1 and 2):
+    - for every emotion the Frechet distance to its real Train clips is at most half the untrained
+      generator's: at most 0.05 of it (0.16, 0.34);
+    - for at least 7 of 10 emotions that distance is below the mean of the distances to the other nine
+      emotions' real clips, the form of the Train-vs-Val check in test_generate_evaluation: 9 of 10 (9, 8);
+      after 250 iterations 5-6 over four seeds, after 500 4-8 (on a 50-speaker corpus);
+    - the label moves the samples: their per-emotion mean offsets are at least 0.4x as large as the real
+      clips': 1.3x (1.7x, 1.6x).
+    Not asserted: that each emotion's samples are nearer its own real clips than every other emotion's: 3 of
+    10 (2, 5). In that form even a perfect generator stands barely above 7 of 10 at this size: 128 fresh clips
+    per emotion from 160 other speakers of the same synthetic distribution are nearest their own emotion's ~40
+    Train clips of a 50-speaker corpus for 6-8 of 10 over ten draws (10 of 10 in the row-mean form).
     """
     config = load_config(CONFIG)
-    config.data_dir = str(corpus)
+    config.data_dir = str(generate_corpus)
     pool = load_pool(config, train_clips(config), progress=False)
     dominant = pool.intensities.argmax(axis=1)
     real = {e: pool.mels[dominant == i] for i, e in enumerate(EMOTIONS)}
-    trained_sampler = load_sampler(trained)
+    trained_sampler = load_sampler(trained_gan)
     fresh = init_states(gan_from(config), hyper_from(config), model_keys(config.seed, [len(EMOTIONS)]))
     untrained_sampler = Sampler(trained_sampler.gan, fresh.ema_params, trained_sampler.names, trained_sampler.geometry)
     key = jax.random.PRNGKey(7)
     generated = {e: trained_sampler.mels(e, SAMPLES, key) for e in EMOTIONS}
     untrained = {e: untrained_sampler.mels(e, SAMPLES, key) for e in EMOTIONS}
-    ratio = np.diag(band_frechet_matrix(generated, real)) / np.diag(band_frechet_matrix(untrained, real))
+    distances = band_frechet_matrix(generated, real)  # [generated emotion, real emotion]
+    ratio = np.diag(distances) / np.diag(band_frechet_matrix(untrained, real))
     assert ratio.max() <= 0.5, dict(zip(EMOTIONS, ratio.round(3)))
+    others = (distances.sum(axis=1) - np.diag(distances)) / (len(EMOTIONS) - 1)
+    assert (np.diag(distances) < others).sum() >= 7, distances.round(2)
     spread = [np.linalg.norm(offsets(sets), axis=1).mean() for sets in (generated, real)]
     assert spread[0] >= 0.4 * spread[1], spread
 
@@ -86,9 +68,10 @@ def offsets(sets: dict) -> np.ndarray:
     return means - means.mean(axis=0)
 
 
-def test_training_writes_bounded_previews_metrics_and_the_ema_model(trained):
+def test_training_writes_bounded_previews_metrics_and_the_ema_model(trained_gan):
+    trained = trained_gan
     grids = sorted(p.name for p in (trained / "samples").glob("*.png"))
-    assert grids == [f"step_{STEPS // 2:07d}.png", f"step_{STEPS:07d}.png"]
+    assert grids == [f"step_{PREVIEW_EVERY:07d}.png", f"step_{STEPS:07d}.png"]
     wavs = sorted((trained / "samples" / f"step_{STEPS:07d}").glob("*.wav"))
     assert [w.stem for w in wavs] == sorted(f"{e}_0" for e in EMOTIONS)
     lines = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
@@ -99,7 +82,8 @@ def test_training_writes_bounded_previews_metrics_and_the_ema_model(trained):
     assert (trained / "model" / "model.json").exists()
 
 
-def test_sample_writes_a_submission_that_validates(trained, tmp_path, capsys):
+def test_sample_writes_a_submission_that_validates(trained_gan, tmp_path, capsys):
+    trained = trained_gan
     out = tmp_path / "submission"
     assert main(["generate", "sample", "--workdir", str(trained), "--all", "--n", "1", "--out", str(out)]) == 0
     assert main(["validate-submission", str(out), "--clips-per-emotion", "1"]) == 0
@@ -114,7 +98,8 @@ def test_sample_writes_a_submission_that_validates(trained, tmp_path, capsys):
                                   sf.read(str(out / "Fear" / "Fear_0000.wav"))[0])
 
 
-def test_sample_refuses_an_emotion_the_run_has_no_model_for(trained, tmp_path, capsys):
+def test_sample_refuses_an_emotion_the_run_has_no_model_for(trained_gan, tmp_path, capsys):
+    trained = trained_gan
     assert main(["generate", "sample", "--workdir", str(trained), "--emotion", "Joy", "--n", "1",
                  "--out", str(tmp_path)]) == 2
     assert "unknown emotion 'Joy'" in capsys.readouterr().err
