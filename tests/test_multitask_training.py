@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from exvo_jax.data.errors import DataError
 from exvo_jax.models.multitask import MultitaskNet, TaskSpec
 from exvo_jax.tracks.multitask import seeds
 from exvo_jax.tracks.multitask.config import default_config
@@ -111,7 +112,7 @@ def test_the_cosine_schedule_decays_the_rate_to_zero_over_the_whole_budget(data)
     rows = len(data.train)
     assert train.hyper_from(tiny_config(), data).decay_steps == 0
     assert train.hyper_from(tiny_config(lr_schedule="cosine"), data).decay_steps == 4 * -(-rows // 8)
-    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+    with pytest.raises(DataError, match="lr_schedule must be one of constant, cosine, got 'linear'"):
         train.hyper_from(tiny_config(lr_schedule="linear"), data)
     tx = seeds.optimizer(seeds.Hyper(learning_rate=0.1, weight_decay=0.0, decay_steps=4))
     params, steps = {"w": jnp.array([0.0])}, []

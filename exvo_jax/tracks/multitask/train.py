@@ -50,10 +50,15 @@ def hyper_from(config: ml_collections.ConfigDict, data: MultitaskData) -> seeds.
 def decay_steps(config: ml_collections.ConfigDict, rows: int) -> int:
     """Steps of the cosine learning-rate decay: the whole budget (`max_epochs` epochs of `rows` training rows,
     the last partial batch included) for `lr_schedule="cosine"`, 0 (constant) for "constant"."""
+    return config.max_epochs * -(-rows // config.batch_size) if lr_schedule(config) == "cosine" else 0
+
+
+def lr_schedule(config: ml_collections.ConfigDict) -> str:
+    """`config.lr_schedule`; an unknown one is a `DataError`."""
     schedule = config.get("lr_schedule", "constant")
     if schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
-    return config.max_epochs * -(-rows // config.batch_size) if schedule == "cosine" else 0
+        raise DataError(f"config.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
+    return schedule
 
 
 def model_from(config: ml_collections.ConfigDict, data: MultitaskData) -> MultitaskNet:
@@ -181,6 +186,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, p
     A workdir holding another run (other config or data) is refused unless `overwrite`.
     """
     mesh = run_mesh(config)
+    lr_schedule(config)  # an unknown schedule stops the run before any feature is extracted
     data = load_once(config, workdir, progress)
     fingerprint = data_fingerprint(input_files(config))
     with open_run(workdir, config, fingerprint, overwrite=overwrite, watch_fields=WATCH) as run:
