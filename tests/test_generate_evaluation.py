@@ -36,16 +36,10 @@ pytestmark = pytest.mark.xdist_group("generate")  # one worker trains the shared
 
 
 @pytest.fixture(scope="module")
-def corpus(generate_corpus):
-    """60 speakers x 10 clips: about 300 Train clips (30 per emotion) and 240 Val clips."""
-    return generate_corpus
-
-
-@pytest.fixture(scope="module")
-def classifier_dir(corpus, tmp_path_factory):
+def classifier_dir(generate_corpus, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("classifier")
     assert main(["generate", "classifier", "--config", "experiments/generate/classifier.py:tiny",
-                 "--data-dir", str(corpus), "--workdir", str(workdir)]) == 0
+                 "--data-dir", str(generate_corpus), "--workdir", str(workdir)]) == 0
     return workdir
 
 
@@ -81,7 +75,8 @@ def test_the_classifier_learns_and_reports_held_out_ccc_per_emotion(classifier_d
     assert max(history) == pytest.approx(history[results["best_epoch"] - 1])  # the exported epoch is the best
 
 
-def test_train_val_matrix_separates_emotions_and_table3_is_written(classifier_dir, corpus, generated, tmp_path):
+def test_train_val_matrix_separates_emotions_and_table3_is_written(classifier_dir, generate_corpus, generated,
+                                                                    tmp_path):
     """Diagonal below its row's off-diagonal mean for at least 7 of 10 emotions (measured 10 of 10)."""
     folder = tmp_path / "conditional"
     write_generated_clips(folder, {e: list(w) for e, w in generated["trained"]["waves"].items()},
@@ -91,7 +86,7 @@ def test_train_val_matrix_separates_emotions_and_table3_is_written(classifier_di
     eye = np.eye(len(EMOTIONS))
     ratings.write_text("File," + ",".join(EMOTIONS) + "\n" + "".join(
         f"{p.name}," + ",".join(map(str, 0.8 * eye[EMOTIONS.index(p.parent.name)] + 0.1)) + "\n" for p in files))
-    table = fid_table(classifier_dir, corpus, {"conditional": folder}, tmp_path / "table3",
+    table = fid_table(classifier_dir, generate_corpus, {"conditional": folder}, tmp_path / "table3",
                       ratings={"conditional": ratings})
     matrix = np.array(table["train_val_fid"])
     diagonal, off = np.diag(matrix), (matrix.sum(1) - np.diag(matrix)) / (len(EMOTIONS) - 1)
@@ -106,7 +101,8 @@ def test_train_val_matrix_separates_emotions_and_table3_is_written(classifier_di
     assert (tmp_path / "table3" / "table3.png").stat().st_size > 0
 
 
-def test_an_emotion_with_one_clip_is_an_absent_cell_never_an_error(classifier_dir, corpus, tmp_path, monkeypatch):
+def test_an_emotion_with_one_clip_is_an_absent_cell_never_an_error(classifier_dir, generate_corpus, tmp_path,
+                                                                     monkeypatch):
     real = table3.emotion_clips
 
     def one_val_awe(data_dir, split, emotions=EMOTIONS):  # Val keeps a single clip of Awe
@@ -114,7 +110,7 @@ def test_an_emotion_with_one_clip_is_an_absent_cell_never_an_error(classifier_di
         return {e: clips[:1] if (split, e) == ("Val", "Awe") else clips for e, clips in sets.items()}
 
     monkeypatch.setattr(table3, "emotion_clips", one_val_awe)
-    table = table3.fid_table(classifier_dir, corpus, out_dir=tmp_path)
+    table = table3.fid_table(classifier_dir, generate_corpus, out_dir=tmp_path)
     awe = EMOTIONS.index("Awe")
     assert all(row[awe] is None for row in table["train_val_fid"])
     assert all(v is not None and np.isfinite(v) for i, row in enumerate(table["train_val_fid"]) for j, v in
@@ -123,13 +119,13 @@ def test_an_emotion_with_one_clip_is_an_absent_cell_never_an_error(classifier_di
     assert "| - |" in (tmp_path / table3.TABLE_MD).read_text()
 
 
-def test_a_briefly_trained_gan_halves_the_untrained_generators_fid(classifier_dir, corpus, generated):
+def test_a_briefly_trained_gan_halves_the_untrained_generators_fid(classifier_dir, generate_corpus, generated):
     """FID of all generated clips against all Train clips of the ten emotions (measured ratio 0.29 after the
     shared GAN's 2000 iterations, 0.13 and 0.39 with seeds 1 and 2; 0.23 after 150 iterations). Per emotion,
     with 24-50 clips a set, the small-sample bias both sets share lifts the ratio (measured 0.49-0.54 on the
     mean of the ten FIDs after 150 iterations); KID has no such bias."""
-    trained = scores(classifier_dir, corpus, generated["trained"]["computed"])
-    untrained = scores(classifier_dir, corpus, generated["untrained"]["computed"])
+    trained = scores(classifier_dir, generate_corpus, generated["trained"]["computed"])
+    untrained = scores(classifier_dir, generate_corpus, generated["untrained"]["computed"])
     assert trained["pooled"]["fid"] <= 0.5 * untrained["pooled"]["fid"], (trained["pooled"], untrained["pooled"])
     kid = [np.mean([d["kid"] for d in s["distances"].values()]) for s in (trained, untrained)]
     assert kid[0] < kid[1], kid
@@ -137,19 +133,19 @@ def test_a_briefly_trained_gan_halves_the_untrained_generators_fid(classifier_di
     assert np.isfinite(trained["mean_s_gen"])
 
 
-def test_the_recogniser_hears_the_target_emotion_in_generated_clips(classifier_dir, corpus, generated):
+def test_the_recogniser_hears_the_target_emotion_in_generated_clips(classifier_dir, generate_corpus, generated):
     """At least twice chance on average over the ten emotions (50 clips each). Measured with the shared GAN's
     2000 iterations: 31 %, and 24 % and 32 % with seeds 1 and 2; after 150 iterations 9 %, after 300 16-18 %
     and after 1000 15-34 % over three seeds. Real Train clips resynthesised from their 16-band log-mels
     reach 33 %, the real clips themselves 50 %."""
-    trained = scores(classifier_dir, corpus, generated["trained"]["computed"])
+    trained = scores(classifier_dir, generate_corpus, generated["trained"]["computed"])
     assert trained["mean_recognised"] >= 2 * CHANCE, trained["recognised"]
 
 
-def test_statistics_files_are_in_the_competition_format_and_keyed_to_the_classifier(classifier_dir, corpus, tmp_path,
-                                                                                    capsys):
+def test_statistics_files_are_in_the_competition_format_and_keyed_to_the_classifier(classifier_dir, generate_corpus,
+                                                                                    tmp_path, capsys):
     classifier = load_classifier(classifier_dir)
-    reference_features(classifier, classifier_dir, corpus, "Train", ["Fear"])
+    reference_features(classifier, classifier_dir, generate_corpus, "Train", ["Fear"])
     files = sorted((classifier_dir / STATS_DIR).glob("*/*/Train_Fear.pkl"))
     assert len(files) == 1 and files[0].parts[-3] == classifier.key[:16]
     stats = pickle.loads(files[0].read_bytes())
@@ -162,11 +158,11 @@ def test_statistics_files_are_in_the_competition_format_and_keyed_to_the_classif
 
     generated = tmp_path / "real_val_fear"
     generated.mkdir()
-    val = [p for p in sorted((corpus / "wav").glob("*.wav"))][:30]
+    val = [p for p in sorted((generate_corpus / "wav").glob("*.wav"))][:30]
     for path in val:
         (generated / path.name).symlink_to(path)
     common = ["generate", "fid", "--generated", str(generated), "--classifier", str(classifier_dir), "--json"]
-    assert main([*common, "--data-dir", str(corpus), "--split", "Train", "--emotion", "Fear"]) == 0
+    assert main([*common, "--data-dir", str(generate_corpus), "--split", "Train", "--emotion", "Fear"]) == 0
     by_data = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert main([*common, "--reference-stats", str(files[0])]) == 0  # the official-file path
     by_stats = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -69,29 +69,27 @@ def offsets(sets: dict) -> np.ndarray:
 
 
 def test_training_writes_bounded_previews_metrics_and_the_ema_model(trained_gan):
-    trained = trained_gan
-    grids = sorted(p.name for p in (trained / "samples").glob("*.png"))
+    grids = sorted(p.name for p in (trained_gan / "samples").glob("*.png"))
     assert grids == [f"step_{PREVIEW_EVERY:07d}.png", f"step_{STEPS:07d}.png"]
-    wavs = sorted((trained / "samples" / f"step_{STEPS:07d}").glob("*.wav"))
+    wavs = sorted((trained_gan / "samples" / f"step_{STEPS:07d}").glob("*.wav"))
     assert [w.stem for w in wavs] == sorted(f"{e}_0" for e in EMOTIONS)
-    lines = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (trained_gan / "metrics.jsonl").read_text().splitlines()]
     losses = [m for m in lines if "d_loss" in m]
     assert losses[-1]["step"] == STEPS and np.isfinite(losses[-1]["g_loss"])
     assert any(f"band_fd/{EMOTIONS[0]}" in m for m in lines)
-    assert json.loads((trained / "results.json").read_text())["step"] == STEPS
-    assert (trained / "model" / "model.json").exists()
+    assert json.loads((trained_gan / "results.json").read_text())["step"] == STEPS
+    assert (trained_gan / "model" / "model.json").exists()
 
 
 def test_sample_writes_a_submission_that_validates(trained_gan, tmp_path, capsys):
-    trained = trained_gan
     out = tmp_path / "submission"
-    assert main(["generate", "sample", "--workdir", str(trained), "--all", "--n", "1", "--out", str(out)]) == 0
+    assert main(["generate", "sample", "--workdir", str(trained_gan), "--all", "--n", "1", "--out", str(out)]) == 0
     assert main(["validate-submission", str(out), "--clips-per-emotion", "1"]) == 0
     assert "valid generate submission" in capsys.readouterr().out
     info = sf.info(str(out / "Fear" / "Fear_0000.wav"))
     assert (info.samplerate, info.channels, info.frames) == (16_000, 1, 64 * 128)
     again = tmp_path / "fear_only"
-    assert main(["generate", "sample", "--workdir", str(trained), "--emotion", "Fear", "--n", "1",
+    assert main(["generate", "sample", "--workdir", str(trained_gan), "--emotion", "Fear", "--n", "1",
                  "--out", str(again)]) == 0
     assert [p.name for p in again.iterdir()] == ["Fear"]
     np.testing.assert_array_equal(sf.read(str(again / "Fear" / "Fear_0000.wav"))[0],
@@ -99,7 +97,6 @@ def test_sample_writes_a_submission_that_validates(trained_gan, tmp_path, capsys
 
 
 def test_sample_refuses_an_emotion_the_run_has_no_model_for(trained_gan, tmp_path, capsys):
-    trained = trained_gan
-    assert main(["generate", "sample", "--workdir", str(trained), "--emotion", "Joy", "--n", "1",
+    assert main(["generate", "sample", "--workdir", str(trained_gan), "--emotion", "Joy", "--n", "1",
                  "--out", str(tmp_path)]) == 2
     assert "unknown emotion 'Joy'" in capsys.readouterr().err
