@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from benchmarks.results_file import record_section
-from benchmarks.torch_reference.fewshot import TorchFewShot, last_valid, load_flax_params
-from exvo_jax.generate.evaluation.classifier_config import default_config
+from benchmarks.torch_reference.fewshot import TorchCnnLstm, last_valid, load_flax_params
+from exvo_jax.tracks.generate.evaluation.classifier_config import default_config
 from exvo_jax.recognition.inference import hidden_clips
 from exvo_jax.recognition.training import build_model, init_state
 
@@ -32,7 +32,7 @@ SECTION = "## classifier_features"
 BATCH = 32
 
 
-def torch_features(model: TorchFewShot, frames: list[np.ndarray], batch: int = BATCH) -> np.ndarray:
+def torch_features(model: TorchCnnLstm, frames: list[np.ndarray], batch: int = BATCH) -> np.ndarray:
     """Top LSTM output at the last valid frame `[N, H]`, batches of clips sorted by length."""
     order = np.argsort([len(f) for f in frames], kind="stable")
     out = np.zeros((len(frames), model.lstm.hidden_size), np.float32)
@@ -66,7 +66,7 @@ def main() -> None:
     model = build_model(config)
     _, record = init_state(model, config)
     variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}
-    reference = load_flax_params(TorchFewShot(config.model.hidden), variables).eval()
+    reference = load_flax_params(TorchCnnLstm(config.model.hidden), variables).eval()
     rng = np.random.default_rng(0)
     frames = [rng.normal(scale=0.1, size=(int(n), 1600)).astype(np.float32)
               for n in rng.integers(5, 51, size=args.clips)]

@@ -23,13 +23,13 @@ import torch
 
 from benchmarks.results_file import record_section
 from benchmarks.torch_reference.fewshot import (
-    TorchFewShot,
+    TorchCnnLstm,
     adapt_baseline_style,
     adapt_cached,
     load_flax_params,
     train_step,
 )
-from exvo_jax.models.fewshot import FewShotModel
+from exvo_jax.models.cnn_lstm import CnnLstm
 from exvo_jax.recognition.inference import encode_clips
 from exvo_jax.recognition.training import FramedSet, epoch_batches, init_state, train_step_program
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise, resolve_strategy
@@ -47,12 +47,12 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def untrained_pair(hidden: int) -> tuple[FewShotModel, dict, TorchFewShot]:
+def untrained_pair(hidden: int) -> tuple[CnnLstm, dict, TorchCnnLstm]:
     """The freshly initialised network (model, variables) and the PyTorch reference holding the same weights."""
-    model = FewShotModel(hidden=hidden)
+    model = CnnLstm(hidden=hidden)
     _, record = init_state(model, default_config(hidden))
     variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}
-    return model, variables, load_flax_params(TorchFewShot(hidden), variables).eval()
+    return model, variables, load_flax_params(TorchCnnLstm(hidden), variables).eval()
 
 
 def median_time(fn, units) -> float:
@@ -123,14 +123,14 @@ def bench_adaptation(args, model, variables, reference):
 
 def bench_train_step(args) -> tuple[float, float]:
     config = default_config(args.hidden)
-    model = FewShotModel(hidden=args.hidden)
+    model = CnnLstm(hidden=args.hidden)
     state, _ = init_state(model, config)
     step = train_step_program(model)
     rng = np.random.default_rng(1)
     data = FramedSet([rng.normal(scale=0.1, size=(FRAMES, 1600)).astype(np.float32) for _ in range(8)],
                      rng.uniform(size=(8, 10)).astype(np.float32))
     batch = next(epoch_batches(data, 8, (FRAMES,), 0, 0))
-    reference = TorchFewShot(args.hidden)
+    reference = TorchCnnLstm(args.hidden)
     optimizer = torch.optim.AdamW(reference.parameters(), lr=1e-3, weight_decay=0.01)
     frames, lengths, targets = torch.from_numpy(batch[0]), torch.full((8,), FRAMES), torch.from_numpy(batch[2])
     holder = [state]

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.generate [--repeats 3] [--record] [--gpu]
 
-The step is the trainer's own iteration (`exvo_jax.generate.steps.adam_iteration`), the baseline's: Adam (betas (0, 0.99)) on G with the RaHinge loss, EMA of G (0.999), then
+The step is the trainer's own iteration (`exvo_jax.tracks.generate.steps.adam_iteration`), the baseline's: Adam (betas (0, 0.99)) on G with the RaHinge loss, EMA of G (0.999), then
 Adam on D with fakes of the updated G from the same latents; real inputs are the mel's average-pooled
 pyramid, D runs on real and fake separately (own minibatch statistic). Timed at depth 5 with the
 reference's latent 512 (a 32x128 mel), batch 8: JAX jitted with the state donated, PyTorch
@@ -26,9 +26,9 @@ import numpy as np
 import optax
 
 from benchmarks.results_file import RESULTS, record_section
-from exvo_jax.generate.program import CPU_COMPILER_OPTIONS
-from exvo_jax.generate.state import GanState
-from exvo_jax.generate.steps import adam_iteration
+from exvo_jax.tracks.generate.program import CPU_COMPILER_OPTIONS
+from exvo_jax.tracks.generate.state import GanState
+from exvo_jax.tracks.generate.steps import adam_iteration
 from exvo_jax.models.msg_gan import MSGGAN, mel_pyramid, msg_gan, scale_shapes
 
 SECTION = "## generate"
@@ -50,7 +50,7 @@ def init_state(g_params, d_params, g_tx, d_tx) -> GanState:
 def baseline_step(gan: MSGGAN, g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
                   ema_decay: float = EMA_DECAY, donate: bool = True, compiler_options: dict | None = None):
     """Jitted `step(state, mel [B, H, W, 1], z [B, L]) -> (state, {'g_loss', 'd_loss'})`: the trainer's own
-    iteration (`exvo_jax.generate.steps.adam_iteration`: G step, EMA, D step) on a given mel and latents.
+    iteration (`exvo_jax.tracks.generate.steps.adam_iteration`: G step, EMA, D step) on a given mel and latents.
 
     `compiler_options` go to XLA (`CPU_COMPILER_OPTIONS` on CPU, as the trainer sets them; `FAST_COMPILE` in tests).
     """

@@ -96,13 +96,13 @@ def child_fewshot(devices: int, hidden: int, repeats: int) -> dict:
     """Median seconds of one training step on a global batch of BATCH clips of 2 s (compilation excluded)."""
     import jax
 
-    from exvo_jax.models.fewshot import FewShotModel
+    from exvo_jax.models.cnn_lstm import CnnLstm
     from exvo_jax.parallel import make_mesh
     from exvo_jax.recognition.training import device_batch, epoch_batches, init_state, train_step_program
     from exvo_jax.tracks.fewshot.config import default_config
 
     mesh = make_mesh({"data": devices}, devices=jax.devices()[:devices])
-    model = FewShotModel(hidden=hidden)
+    model = CnnLstm(hidden=hidden)
     state, _ = init_state(model, default_config(hidden), mesh)
     step = train_step_program(model, mesh)
     batch = device_batch(next(epoch_batches(random_clips(), BATCH, (FRAMES,), 0, 0)), mesh)
@@ -132,7 +132,7 @@ def child_gpu(rows: int, hidden: int, repeats: int) -> dict:
 
     from benchmarks.torch_reference import fewshot as torch_fewshot
     from benchmarks.torch_reference import multitask as torch_multitask
-    from exvo_jax.models.fewshot import FewShotModel
+    from exvo_jax.models.cnn_lstm import CnnLstm
     from exvo_jax.models.multitask import MultitaskNet, exvo_tasks
     from exvo_jax.parallel import make_mesh
     from exvo_jax.recognition.training import device_batch, epoch_batches, init_state, train_step_program
@@ -176,14 +176,14 @@ def child_gpu(rows: int, hidden: int, repeats: int) -> dict:
     out["multitask_torch"] = best / steps
     # few-shot: one training step, batch 8 of 2 s clips
     mesh = make_mesh({"data": 1}, devices=gpus[:1])
-    fmodel = FewShotModel(hidden=hidden)
+    fmodel = CnnLstm(hidden=hidden)
     state, _ = init_state(fmodel, default_config(hidden), mesh)
     step = train_step_program(fmodel, mesh)
     host_batch = next(epoch_batches(random_clips(), BATCH, (FRAMES,), 0, 0))
     batch = device_batch(host_batch, mesh)
     state, loss = step(state, *batch)
     jax.block_until_ready(loss)
-    reference = torch_fewshot.TorchFewShot(hidden).to(device)
+    reference = torch_fewshot.TorchCnnLstm(hidden).to(device)
     optimizer = torch.optim.AdamW(reference.parameters(), lr=1e-3, weight_decay=0.01)
     frames = torch.from_numpy(host_batch[0]).to(device)
     lengths = torch.full((BATCH,), FRAMES)  # CPU, like the reference's own index tensor

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-from exvo_jax.models.fewshot import SequenceHead
+from exvo_jax.models.cnn_lstm import SequenceHead
 from exvo_jax.tracks.fewshot.adapt import (
     MODES,
     AdaptSettings,
@@ -126,7 +126,7 @@ def test_strategy_choice_and_settings_validation():
 
 SHARDED = textwrap.dedent("""
     import jax, numpy as np
-    from exvo_jax.models.fewshot import SequenceHead
+    from exvo_jax.models.cnn_lstm import SequenceHead
     from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise
     assert jax.device_count() == 2
     rng = np.random.default_rng(0)

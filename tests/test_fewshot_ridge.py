@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from exvo_jax.config_files import load_config
-from exvo_jax.models.fewshot import SequenceHead
+from exvo_jax.models.cnn_lstm import SequenceHead
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise
 from exvo_jax.tracks.fewshot.head_params import split_params
 from exvo_jax.tracks.fewshot.ridge_head import frame_features

@@ -8,8 +8,8 @@ import pytest
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import EMOTIONS, SAMPLE_RATE
 from exvo_jax.features.logmel import MelGeometry, log_mel
-from exvo_jax.generate.evaluation import heep_scores, proxy_ratings, read_ratings, s_gen_scores
-from exvo_jax.generate.evaluation.heep import HUMAN, PROXY
+from exvo_jax.tracks.generate.evaluation import heep_scores, proxy_ratings, read_ratings, s_gen_scores
+from exvo_jax.tracks.generate.evaluation.heep import HUMAN, PROXY
 from exvo_jax.metrics import fd_infinity, frechet_distance_f64, gaussian_stats, kid
 
 RNG = np.random.default_rng(0)

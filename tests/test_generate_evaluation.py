@@ -19,12 +19,12 @@ import pytest
 from exvo_jax.cli import main
 from exvo_jax.config_files import load_config
 from exvo_jax.data.schema import EMOTIONS
-from exvo_jax.generate.evaluation import fid_table, load_classifier, reference_features, score_features, table3
-from exvo_jax.generate.evaluation.classifier import weights_key
-from exvo_jax.generate.evaluation.reference import STATS_DIR
-from exvo_jax.generate.program import init_states, model_keys
-from exvo_jax.generate.sampler import Sampler, load_sampler
-from exvo_jax.generate.train import gan_from, hyper_from
+from exvo_jax.tracks.generate.evaluation import fid_table, load_classifier, reference_features, score_features, table3
+from exvo_jax.tracks.generate.evaluation.classifier import weights_key
+from exvo_jax.tracks.generate.evaluation.reference import STATS_DIR
+from exvo_jax.tracks.generate.program import init_states, model_keys
+from exvo_jax.tracks.generate.sampler import Sampler, load_sampler
+from exvo_jax.tracks.generate.train import gan_from, hyper_from
 from exvo_jax.metrics import load_stats
 from exvo_jax.submission.writers import write_generated_clips
 from tests.generate_run import CONFIG

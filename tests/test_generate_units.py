@@ -9,12 +9,12 @@ import pytest
 
 from exvo_jax.config_files import load_config
 from exvo_jax.data.errors import DataError
-from exvo_jax.generate.band_stats import band_features, band_frechet, band_frechet_matrix
-from exvo_jax.generate.config import check_config, default_config, make_tiny
-from exvo_jax.generate.data import MelPool, condition_vectors, model_rows, real_examples
-from exvo_jax.generate.previews import prune
-from exvo_jax.generate.program import iterations_per_call, model_strategy
-from exvo_jax.generate.train import record_losses
+from exvo_jax.tracks.generate.band_stats import band_features, band_frechet, band_frechet_matrix
+from exvo_jax.tracks.generate.config import check_config, default_config, make_tiny
+from exvo_jax.tracks.generate.data import MelPool, condition_vectors, model_rows, real_examples
+from exvo_jax.tracks.generate.previews import prune
+from exvo_jax.tracks.generate.program import iterations_per_call, model_strategy
+from exvo_jax.tracks.generate.train import record_losses
 
 CONFIGS = ("msg_gan", "extra_adam", "conditional")
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from exvo_jax.generate.losses import ema_update, rahinge_discriminator_loss, rahinge_generator_loss
+from exvo_jax.tracks.generate.losses import ema_update, rahinge_discriminator_loss, rahinge_generator_loss
 from exvo_jax.models.msg_gan import (
     EqualConv,
     EqualDense,

@@ -23,8 +23,8 @@ from benchmarks.generate import (  # noqa: E402
     random_params,
 )
 from benchmarks.torch_reference import msg_gan as ref  # noqa: E402
-from exvo_jax.generate.losses import rahinge_discriminator_loss, rahinge_generator_loss  # noqa: E402
-from exvo_jax.generate.steps import joint_gradients  # noqa: E402
+from exvo_jax.tracks.generate.losses import rahinge_discriminator_loss, rahinge_generator_loss  # noqa: E402
+from exvo_jax.tracks.generate.steps import joint_gradients  # noqa: E402
 from exvo_jax.models.msg_gan import mel_pyramid, msg_gan_tiny  # noqa: E402
 from exvo_jax.optim import GameState, Player, extragradient, extragradient_step  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 The network follows the baseline description: per frame three Conv1d/BatchNorm/LeakyReLU/MaxPool
 blocks (1600 -> 512 features), a 2-layer `nn.LSTM` over frames and a per-frame Linear head.
-`load_flax_params` copies weights of `exvo_jax.models.fewshot.FewShotModel` so outputs can be compared.
+`load_flax_params` copies weights of `exvo_jax.models.cnn_lstm.CnnLstm` so outputs can be compared.
 
 Two adaptation loops, both over speakers one after another with AdamW on LSTM + head:
 - `adapt_baseline_style`: the whole network runs at every step (the CNN is recomputed each time, in
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 
-class TorchFewShot(nn.Module):
+class TorchCnnLstm(nn.Module):
     def __init__(self, hidden: int = 256, outputs: int = 10, channels=(64, 128, 256)):
         super().__init__()
         c1, c2, c3 = channels
@@ -47,8 +47,8 @@ def _t(x) -> torch.Tensor:
     return torch.from_numpy(np.array(x, dtype=np.float32))
 
 
-def load_flax_params(model: TorchFewShot, variables) -> TorchFewShot:
-    """Copies `{"params", "batch_stats"}` of a `FewShotModel` (lora_rank 0) into `model`."""
+def load_flax_params(model: TorchCnnLstm, variables) -> TorchCnnLstm:
+    """Copies `{"params", "batch_stats"}` of a `CnnLstm` (lora_rank 0) into `model`."""
     params, stats = variables["params"], variables["batch_stats"]
     enc = params["encoder"]
     with torch.no_grad():
@@ -77,8 +77,8 @@ def last_valid(outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return outputs[torch.arange(outputs.shape[0]), index]
 
 
-def _adapt_one(model: TorchFewShot, inputs, lengths, targets, steps: int, lr: float, weight_decay: float,
-               run) -> TorchFewShot:
+def _adapt_one(model: TorchCnnLstm, inputs, lengths, targets, steps: int, lr: float, weight_decay: float,
+               run) -> TorchCnnLstm:
     speaker = copy.deepcopy(model)  # every speaker starts from the trained weights
     speaker.eval()  # running BN statistics
     params = list(speaker.lstm.parameters()) + list(speaker.head.parameters())
@@ -91,7 +91,7 @@ def _adapt_one(model: TorchFewShot, inputs, lengths, targets, steps: int, lr: fl
     return speaker
 
 
-def _predict(speaker: TorchFewShot, run, query: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
+def _predict(speaker: TorchCnnLstm, run, query: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
     """Last-valid-frame predictions for a speaker's query clips (none where the query set is empty)."""
     if len(query) == 0:
         return np.zeros((0, speaker.head.out_features), np.float32)
@@ -99,7 +99,7 @@ def _predict(speaker: TorchFewShot, run, query: torch.Tensor, lengths: torch.Ten
         return last_valid(run(query), lengths).numpy()
 
 
-def adapt_baseline_style(model: TorchFewShot, speakers, steps: int, lr: float, weight_decay: float = 0.01):
+def adapt_baseline_style(model: TorchCnnLstm, speakers, steps: int, lr: float, weight_decay: float = 0.01):
     """`speakers`: [(support frames [S, T, 1600], lengths [S], targets [S, K], query frames, query lengths)].
 
     The CNN runs inside every step (frozen, no gradient), as in the reference loop. Returns query predictions.
@@ -117,7 +117,7 @@ def adapt_baseline_style(model: TorchFewShot, speakers, steps: int, lr: float, w
     return predictions
 
 
-def adapt_cached(model: TorchFewShot, speakers, steps: int, lr: float, weight_decay: float = 0.01):
+def adapt_cached(model: TorchCnnLstm, speakers, steps: int, lr: float, weight_decay: float = 0.01):
     """Same protocol on cached CNN features: `speakers` hold features [S, T, F] instead of frames."""
     predictions = []
     for features, lengths, targets, query, query_lengths in speakers:
@@ -127,7 +127,7 @@ def adapt_cached(model: TorchFewShot, speakers, steps: int, lr: float, weight_de
     return predictions
 
 
-def train_step(model: TorchFewShot, optimizer: torch.optim.Optimizer, frames, lengths, targets) -> float:
+def train_step(model: TorchCnnLstm, optimizer: torch.optim.Optimizer, frames, lengths, targets) -> float:
     """One training step (train-mode BN), MSE of the last valid frame."""
     model.train()
     optimizer.zero_grad()

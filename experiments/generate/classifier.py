@@ -11,7 +11,7 @@ CCC is reported per emotion; on the synthetic corpus the tiny config's is well a
 (tests/test_generate_evaluation.py asserts > 0.1).
 """
 
-from exvo_jax.generate.evaluation.classifier_config import default_config, make_tiny
+from exvo_jax.tracks.generate.evaluation.classifier_config import default_config, make_tiny
 
 
 def get_config(arg=None):

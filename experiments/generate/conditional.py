@@ -18,7 +18,7 @@ of 10: the samples have half to two thirds of the real clips' spread, and that s
 which real set is nearest.
 """
 
-from exvo_jax.generate.config import default_config, make_tiny
+from exvo_jax.tracks.generate.config import default_config, make_tiny
 
 
 def get_config(arg=None):

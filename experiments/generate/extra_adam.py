@@ -10,7 +10,7 @@ iteration extrapolates both players from w_t, then updates both from w_t with th
 extrapolated point, each phase on a fresh batch and fresh latents; the EMA follows the real updates.
 """
 
-from exvo_jax.generate.config import default_config, make_tiny
+from exvo_jax.tracks.generate.config import default_config, make_tiny
 
 
 def get_config(arg=None):

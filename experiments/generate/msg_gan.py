@@ -10,7 +10,7 @@ with the reference's settings: Adam G 3e-3, D 3e-4, betas (0, 0.99), batch 32, E
 on the same latents. All ten run in one compiled program, one model per device where there are ten.
 """
 
-from exvo_jax.generate.config import default_config, make_tiny
+from exvo_jax.tracks.generate.config import default_config, make_tiny
 
 
 def get_config(arg=None):

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from exvo_jax.generate.train import train_and_evaluate
+    from exvo_jax.tracks.generate.train import train_and_evaluate
 
     return run_training(args, train_and_evaluate, report_training)
 
@@ -49,7 +49,7 @@ def report_training(results: dict) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from exvo_jax.generate.sampler import write_submission
+    from exvo_jax.tracks.generate.sampler import write_submission
 
     paths = write_submission(args.workdir, args.out, None if args.all else args.emotion, args.n, seed=args.seed)
     print(f"{len(paths)} clips written under {args.out}")

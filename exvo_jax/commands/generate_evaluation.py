@@ -52,7 +52,7 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
 
 
 def run_classifier(args: argparse.Namespace) -> int:
-    from exvo_jax.generate.evaluation.classifier import train_classifier
+    from exvo_jax.tracks.generate.evaluation.classifier import train_classifier
 
     return run_training(args, train_classifier, report_classifier)
 
@@ -67,9 +67,9 @@ def report_classifier(results: dict) -> None:
 
 
 def run_fid(args: argparse.Namespace) -> int:
-    from exvo_jax.generate.evaluation.distances import frechet_report
-    from exvo_jax.generate.evaluation.features import load_classifier, wav_files
-    from exvo_jax.generate.evaluation.reference import reference_features
+    from exvo_jax.tracks.generate.evaluation.distances import frechet_report
+    from exvo_jax.tracks.generate.evaluation.features import load_classifier, wav_files
+    from exvo_jax.tracks.generate.evaluation.reference import reference_features
     from exvo_jax.metrics import load_stats
 
     if (args.data_dir is None) != (args.emotion is None):
@@ -104,7 +104,7 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 
 
 def run_table3(args: argparse.Namespace) -> int:
-    from exvo_jax.generate.evaluation.table3 import fid_table
+    from exvo_jax.tracks.generate.evaluation.table3 import fid_table
 
     generated, ratings = _pairs(args.generated, "--generated"), _pairs(args.ratings, "--ratings")
     unknown = [name for name in ratings if name not in generated]

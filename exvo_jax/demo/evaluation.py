@@ -1,7 +1,7 @@
 """The demo's classifier-based Generate evaluation: the FID classifier, then Table 3's numbers.
 
 `classifier_stage` trains the emotion classifier whose top-LSTM features the FID uses
-(`exvo_jax.generate.evaluation`). `evaluation_stage` scores the submission wavs of the trained generator
+(`exvo_jax.tracks.generate.evaluation`). `evaluation_stage` scores the submission wavs of the trained generator
 and the same number of wavs from the untrained generator (the yardstick) against each emotion's real
 Train clips: FID, FD-infinity, KID, the share the classifier recognises, the HEEP proxy and S_Gen; and
 the FID matrix between emotions of real Train and Val clips (the paper's lower bound). An emotion with
@@ -17,11 +17,11 @@ import jax
 import ml_collections
 
 from exvo_jax.demo.generation import generate_config, untrained_sampler
-from exvo_jax.generate.evaluation import load_classifier, reference_features, score_features, train_classifier
-from exvo_jax.generate.evaluation.features import generated_sets
-from exvo_jax.generate.evaluation.reference import emotion_clips
-from exvo_jax.generate.evaluation.table3 import matrix_cells, train_val_matrix
-from exvo_jax.generate.sampler import load_sampler
+from exvo_jax.tracks.generate.evaluation import load_classifier, reference_features, score_features, train_classifier
+from exvo_jax.tracks.generate.evaluation.features import generated_sets
+from exvo_jax.tracks.generate.evaluation.reference import emotion_clips
+from exvo_jax.tracks.generate.evaluation.table3 import matrix_cells, train_val_matrix
+from exvo_jax.tracks.generate.sampler import load_sampler
 from exvo_jax.metrics.small_sample import MIN_KID_ROWS
 from exvo_jax.submission import write_generated_clips
 

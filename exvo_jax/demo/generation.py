@@ -1,6 +1,6 @@
 """The demo's Generate stage: train the conditional mel GAN, sample the submission wavs, measure the samples.
 
-Measured here, in the fixed band-statistics feature space (`exvo_jax.generate.band_stats`; no trained
+Measured here, in the fixed band-statistics feature space (`exvo_jax.tracks.generate.band_stats`; no trained
 network): each emotion's Frechet distance of the EMA generator's samples to that emotion's real Train
 clips, the same for the untrained generator (the yardstick for "has it learnt"), and the matrix of
 every generated emotion against every real one. The real and generated log-mels and clip names of the
@@ -17,12 +17,12 @@ import numpy as np
 
 from exvo_jax.atomic import atomic_path
 from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
-from exvo_jax.generate import checkpoints
-from exvo_jax.generate.band_stats import band_frechet, band_frechet_matrix
-from exvo_jax.generate.data import CONDITIONAL, load_pool, model_rows, train_clips
-from exvo_jax.generate.program import init_states, model_keys
-from exvo_jax.generate.sampler import Sampler, load_sampler, model_meta, sampler_from, write_submission
-from exvo_jax.generate.train import gan_from, hyper_from, train_and_evaluate
+from exvo_jax.tracks.generate import checkpoints
+from exvo_jax.tracks.generate.band_stats import band_frechet, band_frechet_matrix
+from exvo_jax.tracks.generate.data import CONDITIONAL, load_pool, model_rows, train_clips
+from exvo_jax.tracks.generate.program import init_states, model_keys
+from exvo_jax.tracks.generate.sampler import Sampler, load_sampler, model_meta, sampler_from, write_submission
+from exvo_jax.tracks.generate.train import gan_from, hyper_from, train_and_evaluate
 from exvo_jax.parallel import to_host
 
 FIGURE = "figure2.npz"

@@ -15,7 +15,7 @@ scale s its trunk has the generator's `g_s` channels, from_rgb (`g_s - g_s // 2`
 scale) concatenated before the output of the block above (`g_s // 2`); its final block has `g_0`.
 
 The minibatch-stddev channel is a statistic of the whole batch of one call: never run D on real and
-fake concatenated into one batch; the trainer (`exvo_jax.generate.steps`) calls D once per set. Under data
+fake concatenated into one batch; the trainer (`exvo_jax.tracks.generate.steps`) calls D once per set. Under data
 parallelism the statistic is over the global batch.
 
 Class conditioning (`num_classes > 0`) takes a `[B, num_classes]` float vector: a one-hot dominant

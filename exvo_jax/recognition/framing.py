@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from exvo_jax.data.audio import load_audio
-from exvo_jax.models.fewshot import FRAME_SAMPLES
+from exvo_jax.models.cnn_lstm import FRAME_SAMPLES
 
 MAX_FRAMES = 200
 

@@ -23,7 +23,7 @@ from jax.sharding import Mesh
 from tqdm import tqdm
 
 from exvo_jax.data.pipeline import IN_MEMORY, batches_per_epoch, make_loader
-from exvo_jax.models.fewshot import FewShotModel, last_valid
+from exvo_jax.models.cnn_lstm import CnnLstm, last_valid
 from exvo_jax.parallel import check_divisible, place, replicated, sharded, to_host
 
 DATA_AXIS = "data"
@@ -40,16 +40,16 @@ def frame_group_size(backend: str | None = None) -> int | None:
     return CPU_FRAME_GROUP if (backend or jax.default_backend()) == "cpu" else None
 
 
-def grouped_encode(model: FewShotModel, variables, frames: jax.Array, group: int | None) -> jax.Array:
+def grouped_encode(model: CnnLstm, variables, frames: jax.Array, group: int | None) -> jax.Array:
     """Evaluation-mode encoder features `[B, T, F]` of `frames` `[B, T, 1600]`, `group` frames at a time."""
     batch, steps, samples = frames.shape
     if group is None:
-        return model.apply(variables, frames, jnp.ones((batch, steps), bool), method=FewShotModel.encode)
+        return model.apply(variables, frames, jnp.ones((batch, steps), bool), method=CnnLstm.encode)
     count = batch * steps
     groups = -(-count // group)
     flat = jnp.pad(frames.reshape(count, samples), ((0, groups * group - count), (0, 0)))
     ones = jnp.ones((group, 1), bool)
-    features = jax.lax.map(lambda x: model.apply(variables, x, ones, method=FewShotModel.encode),
+    features = jax.lax.map(lambda x: model.apply(variables, x, ones, method=CnnLstm.encode),
                            flat.reshape(groups, group, 1, samples))  # [G, group, 1, F]
     return features.reshape(groups * group, -1)[:count].reshape(batch, steps, -1)
 
@@ -59,13 +59,13 @@ def _jit(fn: Callable, mesh: Mesh | None):
 
 
 @functools.lru_cache(maxsize=None)
-def encode_program(model: FewShotModel, group: int | None, mesh: Mesh | None = None):
+def encode_program(model: CnnLstm, group: int | None, mesh: Mesh | None = None):
     """Jitted `(variables, frames [B, T, 1600], mask [B, T]) -> features [B, T, 512]` (running BN stats)."""
     return _jit(lambda variables, frames, mask: grouped_encode(model, variables, frames, group), mesh)
 
 
 @functools.lru_cache(maxsize=None)
-def predict_program(model: FewShotModel, group: int | None, mesh: Mesh | None = None):
+def predict_program(model: CnnLstm, group: int | None, mesh: Mesh | None = None):
     """Jitted `(variables, frames, mask) -> [B, K]` outputs at the last valid frame (running BN stats)."""
 
     def predict(variables, frames, mask):
@@ -77,7 +77,7 @@ def predict_program(model: FewShotModel, group: int | None, mesh: Mesh | None = 
 
 
 @functools.lru_cache(maxsize=None)
-def hidden_program(model: FewShotModel, group: int | None, mesh: Mesh | None = None):
+def hidden_program(model: CnnLstm, group: int | None, mesh: Mesh | None = None):
     """Jitted `(variables, frames, mask) -> ([B, H], [B, K])`: the top LSTM layer's output and the model's
     outputs, both at the last valid frame (running BN stats)."""
 
@@ -123,7 +123,7 @@ def batched_map(program: Callable, variables, sequences: Sequence[np.ndarray], *
     return results
 
 
-def encode_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], *, batch_size: int,
+def encode_clips(model: CnnLstm, variables, frames: Sequence[np.ndarray], *, batch_size: int,
                  buckets: Sequence[int], progress: bool = False, mesh: Mesh | None = None) -> list[np.ndarray]:
     """Encoder features `[T_i, 512]` of every clip (padding frames cut off)."""
     features = batched_map(encode_program(model, frame_group_size(), mesh), variables, frames, batch_size=batch_size,
@@ -131,7 +131,7 @@ def encode_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], *
     return [f[: len(x)] for f, x in zip(features, frames)]
 
 
-def predict_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], *, batch_size: int,
+def predict_clips(model: CnnLstm, variables, frames: Sequence[np.ndarray], *, batch_size: int,
                   buckets: Sequence[int], progress: bool = False, mesh: Mesh | None = None) -> np.ndarray:
     """Speaker-independent predictions `[N, K]` at each clip's last valid frame."""
     if not frames:
@@ -141,7 +141,7 @@ def predict_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], 
                                 mesh=mesh))
 
 
-def hidden_clips(model: FewShotModel, variables, frames: Sequence[np.ndarray], *, batch_size: int,
+def hidden_clips(model: CnnLstm, variables, frames: Sequence[np.ndarray], *, batch_size: int,
                  buckets: Sequence[int], progress: bool = False,
                  mesh: Mesh | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(top LSTM output `[N, H]`, predictions `[N, K]`), both at each clip's last valid frame."""

@@ -37,7 +37,7 @@ from tqdm import tqdm
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.pipeline import IN_MEMORY, epoch_loader
 from exvo_jax.metrics import mean_ccc
-from exvo_jax.models.fewshot import FewShotModel, last_valid
+from exvo_jax.models.cnn_lstm import CnnLstm, last_valid
 from exvo_jax.parallel import check_divisible, make_mesh, place, replicated, sharded, to_host
 from exvo_jax.run import WATCH_FIELDS, Json, Run, data_fingerprint, open_run
 from exvo_jax.recognition.inference import DATA_AXIS, predict_clips
@@ -80,8 +80,8 @@ class Progress(struct.PyTreeNode):
     best_batch_stats: Any
 
 
-def build_model(config: ml_collections.ConfigDict) -> FewShotModel:
-    return FewShotModel(hidden=config.model.hidden, outputs=config.model.outputs, channels=tuple(config.model.channels))
+def build_model(config: ml_collections.ConfigDict) -> CnnLstm:
+    return CnnLstm(hidden=config.model.hidden, outputs=config.model.outputs, channels=tuple(config.model.channels))
 
 
 def train_mesh(config: ml_collections.ConfigDict) -> Mesh:
@@ -100,7 +100,7 @@ def train_mesh(config: ml_collections.ConfigDict) -> Mesh:
 
 
 @functools.lru_cache(maxsize=None)
-def init_program(model: FewShotModel, learning_rate: float, weight_decay: float, mesh: Mesh | None = None):
+def init_program(model: CnnLstm, learning_rate: float, weight_decay: float, mesh: Mesh | None = None):
     """Jitted `(key, frames, mask) -> (step, params, batch_stats, opt_state)` (replicated over `mesh`) and the
     optimiser."""
     tx = optax.adamw(learning_rate, weight_decay=weight_decay)
@@ -112,7 +112,7 @@ def init_program(model: FewShotModel, learning_rate: float, weight_decay: float,
     return jax.jit(init, out_shardings=None if mesh is None else replicated(mesh)), tx
 
 
-def init_state(model: FewShotModel, config: ml_collections.ConfigDict,
+def init_state(model: CnnLstm, config: ml_collections.ConfigDict,
                mesh: Mesh | None = None) -> tuple[TrainState, Progress]:
     """A fresh state (replicated over `mesh`) and progress record (host arrays)."""
     init, tx = init_program(model, config.train.learning_rate, config.train.weight_decay, mesh)
@@ -137,7 +137,7 @@ def last_frame_loss(outputs: jax.Array, lengths: jax.Array, targets: jax.Array, 
 
 
 @functools.lru_cache(maxsize=None)
-def train_step_program(model: FewShotModel, mesh: Mesh | None = None):
+def train_step_program(model: CnnLstm, mesh: Mesh | None = None):
     """Jitted `(state, frames [B, T, 1600], mask [B, T], targets [B, K], weights [B]) -> (state, loss)`.
 
     On a mesh the batch arrives sharded over `data` and the state and loss leave replicated.
@@ -174,7 +174,7 @@ def device_batch(batch: tuple[np.ndarray, ...], mesh: Mesh) -> tuple[jax.Array, 
     return place(batch, sharded(mesh, DATA_AXIS))
 
 
-def validation_score(model: FewShotModel, params, batch_stats, data: FramedSet, config,
+def validation_score(model: CnnLstm, params, batch_stats, data: FramedSet, config,
                      mesh: Mesh | None = None) -> float:
     predictions = predict_clips(model, {"params": params, "batch_stats": batch_stats}, data.frames,
                                 batch_size=config.eval_batch_size, buckets=tuple(config.buckets), mesh=mesh)

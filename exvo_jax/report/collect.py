@@ -16,7 +16,7 @@ import numpy as np
 
 from exvo_jax.data.release import read_release
 from exvo_jax.data.schema import EMOTIONS
-from exvo_jax.generate.previews import draw_grid
+from exvo_jax.tracks.generate.previews import draw_grid
 from exvo_jax.report import figures, paper, tables
 from exvo_jax.report.checks import learning_checks
 from exvo_jax.report.environment import environment

@@ -34,7 +34,7 @@ from jax.sharding import Mesh
 from tqdm import tqdm
 
 from exvo_jax.data.padding import bucket_length, pad_batch
-from exvo_jax.models.fewshot import SequenceHead, last_valid
+from exvo_jax.models.cnn_lstm import SequenceHead, last_valid
 from exvo_jax.parallel import make_mesh, per_device_map, pick_strategy, place, replicated, sharded, to_host
 from exvo_jax.tracks.fewshot.head_params import merge_params, prepare_head_params, split_params
 from exvo_jax.tracks.fewshot.ridge_head import ridge_speaker

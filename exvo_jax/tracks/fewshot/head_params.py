@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import traverse_util
 
-from exvo_jax.models.fewshot import kaiming_uniform
+from exvo_jax.models.cnn_lstm import kaiming_uniform
 
 
 def is_personal(path: tuple[str, ...], mode: str) -> bool:

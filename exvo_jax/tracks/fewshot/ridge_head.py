@@ -26,7 +26,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from exvo_jax.models.fewshot import last_valid
+from exvo_jax.models.cnn_lstm import last_valid
 
 
 def frame_weights(lengths: jax.Array, steps: int) -> jax.Array:

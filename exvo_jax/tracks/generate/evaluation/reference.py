@@ -25,7 +25,7 @@ from exvo_jax.atomic import atomic_path
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import DATA_INFO, TEST_LABELS, Clip, read_release
 from exvo_jax.data.schema import EMOTIONS, SPLITS
-from exvo_jax.generate.evaluation.features import Classifier
+from exvo_jax.tracks.generate.evaluation.features import Classifier
 from exvo_jax.metrics import GaussianStats, gaussian_stats, save_stats
 from exvo_jax.parallel import is_main_process
 from exvo_jax.run import data_fingerprint

@@ -19,7 +19,7 @@ from jax.sharding import Mesh
 from exvo_jax.data.audio import load_audio, peak_normalise
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import EMOTIONS
-from exvo_jax.models.fewshot import FewShotModel
+from exvo_jax.models.cnn_lstm import CnnLstm
 from exvo_jax.recognition.framing import frame_wave
 from exvo_jax.recognition.inference import hidden_clips
 from exvo_jax.run import import_model
@@ -31,7 +31,7 @@ TRACK = "generate-classifier"  # the exported model's track (see classifier.py)
 class Classifier:
     """A trained classifier's network, weights (numpy), framing settings and `key` (digest of the weights)."""
 
-    model: FewShotModel
+    model: CnnLstm
     variables: dict
     max_frames: int
     buckets: tuple[int, ...]
@@ -58,7 +58,7 @@ def load_classifier(workdir: str | Path) -> Classifier:
         raise DataError(f"{workdir}: the exported model is not an FID classifier (`exvo-jax generate classifier`)")
     config = meta["config"]
     spec = config["model"]
-    model = FewShotModel(hidden=spec["hidden"], outputs=spec["outputs"], channels=tuple(spec["channels"]))
+    model = CnnLstm(hidden=spec["hidden"], outputs=spec["outputs"], channels=tuple(spec["channels"]))
     return Classifier(model=model, variables={"params": arrays["params"], "batch_stats": arrays["batch_stats"]},
                       max_frames=int(config["max_frames"]), buckets=tuple(config["buckets"]),
                       batch_size=int(config["eval_batch_size"]), key=meta["key"])

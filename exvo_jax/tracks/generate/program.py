@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh
 
-from exvo_jax.generate.state import GanState, Hyper, init_state
-from exvo_jax.generate.steps import make_step
+from exvo_jax.tracks.generate.state import GanState, Hyper, init_state
+from exvo_jax.tracks.generate.steps import make_step
 from exvo_jax.models.msg_gan import MSGGAN
 from exvo_jax.parallel import make_mesh, pad_leading, per_device_map, pick_strategy, sharded
 

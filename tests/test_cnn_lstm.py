@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from exvo_jax.data.padding import pad_batch
-from exvo_jax.models.fewshot import FewShot64, FewShot128, FewShot256, FewShotModel, FewShotTiny, MaskedBatchNorm
+from exvo_jax.models.cnn_lstm import CnnLstm64, CnnLstm128, CnnLstm256, CnnLstm, CnnLstmTiny, MaskedBatchNorm
 from exvo_jax.recognition.framing import frame_wave
 from exvo_jax.recognition.inference import encode_program, predict_program
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise
@@ -24,9 +24,9 @@ def lstm_params(features: int, hidden: int) -> int:
 
 
 def test_parameter_count_matches_the_reference():
-    assert n_params(FewShot256()) == 1_565_002
+    assert n_params(CnnLstm256()) == 1_565_002
     encoder = 1_565_002 - lstm_params(512, 256) - lstm_params(256, 256) - (256 * 10 + 10)
-    for model, hidden in ((FewShot64(), 64), (FewShot128(), 128)):
+    for model, hidden in ((CnnLstm64(), 64), (CnnLstm128(), 128)):
         expected = encoder + lstm_params(512, hidden) + lstm_params(hidden, hidden) + hidden * 10 + 10
         assert n_params(model) == expected
 
@@ -59,7 +59,7 @@ def test_masked_batch_norm_ignores_padded_rows():
 
 
 def test_padding_frames_do_not_change_outputs_or_statistics():
-    model = FewShotTiny()
+    model = CnnLstmTiny()
     rng = np.random.default_rng(1)
     frames = rng.normal(size=(2, 5, 1600)).astype(np.float32)
     mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
@@ -77,15 +77,15 @@ def test_padding_frames_do_not_change_outputs_or_statistics():
 @pytest.fixture(scope="module")
 def torch_pair():
     torch = pytest.importorskip("torch")
-    from benchmarks.torch_reference.fewshot import TorchFewShot, load_flax_params
+    from benchmarks.torch_reference.fewshot import TorchCnnLstm, load_flax_params
 
-    model = FewShotModel(hidden=24, outputs=10, channels=(8, 16, 32))
+    model = CnnLstm(hidden=24, outputs=10, channels=(8, 16, 32))
     rng = np.random.default_rng(2)
     variables = jax.jit(model.init)(jax.random.key(3), np.zeros((1, 2, 1600), np.float32), np.ones((1, 2), bool))
     # Non-trivial running statistics and biases, so the mapping of every tensor is exercised.
     variables = jax.tree.map(lambda v: v + 0.1 * rng.normal(size=v.shape).astype(np.float32), variables)
     variables["batch_stats"] = jax.tree.map(jnp.abs, variables["batch_stats"])
-    reference = load_flax_params(TorchFewShot(24, 10, (8, 16, 32)), variables).eval()
+    reference = load_flax_params(TorchCnnLstm(24, 10, (8, 16, 32)), variables).eval()
     return torch, model, variables, reference
 
 
@@ -120,14 +120,14 @@ def test_adaptation_matches_a_pytorch_loop_over_speakers(torch_pair):
 
 
 def test_grouped_encoder_and_predictions_equal_one_pass():
-    model = FewShotTiny()
+    model = CnnLstmTiny()
     frames = jax.random.normal(jax.random.key(3), (3, 5, 1600))
     mask = jnp.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], bool)
     variables = model.init(jax.random.key(4), frames, mask)
     variables = {"params": variables["params"],  # non-trivial running statistics
                  "batch_stats": jax.tree.map(lambda v: v + 0.5, variables["batch_stats"])}
     whole = encode_program(model, None)(variables, frames, mask)
-    expected = model.apply(variables, frames, mask, method=FewShotModel.encode)
+    expected = model.apply(variables, frames, mask, method=CnnLstm.encode)
     np.testing.assert_allclose(whole, expected, rtol=1e-6, atol=1e-6)
     for group in (4, 16):  # 15 frames: a padded last group, and one group larger than the batch
         np.testing.assert_allclose(encode_program(model, group)(variables, frames, mask), whole, rtol=1e-5, atol=1e-6)

@@ -21,8 +21,8 @@ from exvo_jax.data.audio import peak_normalise
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
 from exvo_jax.features.logmel import MelGeometry
-from exvo_jax.generate.data import CONDITIONAL
-from exvo_jax.generate.program import generate
+from exvo_jax.tracks.generate.data import CONDITIONAL
+from exvo_jax.tracks.generate.program import generate
 from exvo_jax.inversion import mel_to_audio
 from exvo_jax.models.msg_gan import MSGGAN, msg_gan
 from exvo_jax.run import import_model

@@ -2,7 +2,7 @@
 
 The relativistic average hinge (RaHinge) compares each real score with the mean fake score and each
 fake score with the mean real score; there is no gradient penalty. Scores are `[B]` discriminator
-outputs computed on real and fake separately (one D call per set: `exvo_jax.generate.steps`).
+outputs computed on real and fake separately (one D call per set: `exvo_jax.tracks.generate.steps`).
 """
 
 from __future__ import annotations

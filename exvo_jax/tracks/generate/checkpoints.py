@@ -12,7 +12,7 @@ import logging
 import jax
 from jax.sharding import Mesh
 
-from exvo_jax.generate.state import GanState
+from exvo_jax.tracks.generate.state import GanState
 from exvo_jax.parallel import pad_leading, replicated, sharded
 from exvo_jax.run import Json, Run
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from exvo_jax.atomic import atomic_path
 from exvo_jax.data.audio import write_wav
-from exvo_jax.generate.sampler import Sampler
+from exvo_jax.tracks.generate.sampler import Sampler
 
 SAMPLES = "samples"
 _POINT = re.compile(r"^step_(\d+)(\.png)?$")

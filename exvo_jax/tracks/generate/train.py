@@ -1,7 +1,7 @@
 """`train_and_evaluate(config, workdir)`: Train log-mels -> every model in one compiled program -> previews, export.
 
 The per-emotion GANs (or the one conditional GAN) train in chunks of `log_every` iterations, each chunk one
-call of `exvo_jax.generate.program.chunk_program`. Between chunks the host checks that every loss is
+call of `exvo_jax.tracks.generate.program.chunk_program`. Between chunks the host checks that every loss is
 finite (a NaN or inf stops the run), logs the losses, reports a discriminator whose loss collapsed to 0,
 and at their cadences saves a checkpoint, exports the EMA generators (`model/`, what `sample` reads) and
 writes previews. The workdir belongs to the run layer: re-running the same command resumes from the last
@@ -23,15 +23,15 @@ from tqdm.auto import tqdm
 
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
-from exvo_jax.generate import checkpoints
-from exvo_jax.generate.band_stats import band_frechet
-from exvo_jax.generate.config import check_config
-from exvo_jax.generate.data import CONDITIONAL, input_files, load_pool, model_rows, real_examples, train_clips
-from exvo_jax.generate.previews import write_preview
-from exvo_jax.generate.program import (chunk_program, init_states, iterations_per_call, model_keys, model_strategy,
+from exvo_jax.tracks.generate import checkpoints
+from exvo_jax.tracks.generate.band_stats import band_frechet
+from exvo_jax.tracks.generate.config import check_config
+from exvo_jax.tracks.generate.data import CONDITIONAL, input_files, load_pool, model_rows, real_examples, train_clips
+from exvo_jax.tracks.generate.previews import write_preview
+from exvo_jax.tracks.generate.program import (chunk_program, init_states, iterations_per_call, model_keys, model_strategy,
                                        stacked_rows)
-from exvo_jax.generate.sampler import model_meta, sampler_from
-from exvo_jax.generate.state import Hyper
+from exvo_jax.tracks.generate.sampler import model_meta, sampler_from
+from exvo_jax.tracks.generate.state import Hyper
 from exvo_jax.models.msg_gan import MSGGAN, msg_gan
 from exvo_jax.parallel import describe_runtime, format_runtime, make_mesh, place, replicated, sharded, to_host
 from exvo_jax.run import WATCH_FIELDS, Run, data_fingerprint, export_model, open_run

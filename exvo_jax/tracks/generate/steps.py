@@ -10,7 +10,7 @@ Iteration t draws a mini-batch (uniformly, with replacement, from the model's `c
   phase draws its own batch and latents. The EMA moves after the real update.
 
 Both losses are the relativistic average hinge. Metrics are the losses at the iteration's starting point.
-The functions are traced inside the stacked program (`exvo_jax.generate.program`), which jits them.
+The functions are traced inside the stacked program (`exvo_jax.tracks.generate.program`), which jits them.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import PartitionSpec
 
-from exvo_jax.generate.losses import ema_update, rahinge_discriminator_loss, rahinge_generator_loss
-from exvo_jax.generate.state import GanState, Hyper, transforms
+from exvo_jax.tracks.generate.losses import ema_update, rahinge_discriminator_loss, rahinge_generator_loss
+from exvo_jax.tracks.generate.state import GanState, Hyper, transforms
 from exvo_jax.models.msg_gan import MSGGAN, mel_pyramid
 from exvo_jax.optim import GameState, Player, extragradient_step
 

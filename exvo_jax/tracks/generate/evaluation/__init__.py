@@ -19,16 +19,16 @@ Public API (every function takes workdirs and folders, and returns JSON-able dic
 * `read_ratings(path, files)`, `proxy_ratings(outputs)`, `heep_scores(targets, ratings)`,
   `s_gen_scores(fid, heep, source)` (`heep`).
 
-The classifier is `exvo_jax.models.fewshot.FewShotModel`, trained by `exvo_jax.recognition.training`.
+The classifier is `exvo_jax.models.cnn_lstm.CnnLstm`, trained by `exvo_jax.recognition.training`.
 """
 
-from exvo_jax.generate.evaluation.classifier import train_classifier
-from exvo_jax.generate.evaluation.distances import frechet_report
-from exvo_jax.generate.evaluation.features import Classifier, load_classifier
-from exvo_jax.generate.evaluation.generated import score_features, score_folder
-from exvo_jax.generate.evaluation.heep import heep_scores, proxy_ratings, read_ratings, s_gen_scores
-from exvo_jax.generate.evaluation.reference import reference_features
-from exvo_jax.generate.evaluation.table3 import fid_table
+from exvo_jax.tracks.generate.evaluation.classifier import train_classifier
+from exvo_jax.tracks.generate.evaluation.distances import frechet_report
+from exvo_jax.tracks.generate.evaluation.features import Classifier, load_classifier
+from exvo_jax.tracks.generate.evaluation.generated import score_features, score_folder
+from exvo_jax.tracks.generate.evaluation.heep import heep_scores, proxy_ratings, read_ratings, s_gen_scores
+from exvo_jax.tracks.generate.evaluation.reference import reference_features
+from exvo_jax.tracks.generate.evaluation.table3 import fid_table
 
 __all__ = [
     "Classifier",

@@ -23,7 +23,7 @@ from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import DATA_INFO, label_arrays, read_release
 from exvo_jax.data.schema import EMOTIONS
 from exvo_jax.data.speakers import halve_by_speaker
-from exvo_jax.generate.evaluation.features import TRACK
+from exvo_jax.tracks.generate.evaluation.features import TRACK
 from exvo_jax.metrics import ccc
 from exvo_jax.parallel import describe_runtime, format_runtime
 from exvo_jax.recognition.framing import load_frames

@@ -1,4 +1,7 @@
-"""Few-shot emotion model: a per-frame CNN encoder, a 2-layer LSTM over frames and a per-frame Dense head.
+"""The CNN-LSTM: a per-frame CNN encoder, a 2-layer LSTM over frames and a per-frame Dense head.
+
+One network under one name: the few-shot track trains and adapts it per speaker, and the Generate
+track's FID classifier is the same network trained on Train (`exvo_jax.recognition`).
 
 Input is a batch of waveforms cut into 1600-sample frames, `[B, T, 1600]`, with a frame mask `[B, T]`.
 The encoder maps each frame to 512 features (channel-major flattening of `[256, 2]`; the test-sized
@@ -146,7 +149,7 @@ class SequenceHead(nn.Module):
         return (outputs, time_major(x)) if return_hidden else outputs
 
 
-class FewShotModel(nn.Module):
+class CnnLstm(nn.Module):
     """Encoder + sequence head; `__call__` returns per-frame outputs `[B, T, outputs]`."""
 
     hidden: int = 256
@@ -172,7 +175,7 @@ def last_valid(outputs: jax.Array, lengths: jax.Array) -> jax.Array:
     return jnp.take_along_axis(outputs, index[:, None, None], axis=1)[:, 0]
 
 
-FewShotTiny = functools.partial(FewShotModel, hidden=16, channels=(8, 16, 16))  # test-sized
-FewShot64 = functools.partial(FewShotModel, hidden=64)
-FewShot128 = functools.partial(FewShotModel, hidden=128)
-FewShot256 = functools.partial(FewShotModel, hidden=256)
+CnnLstmTiny = functools.partial(CnnLstm, hidden=16, channels=(8, 16, 16))  # test-sized
+CnnLstm64 = functools.partial(CnnLstm, hidden=64)
+CnnLstm128 = functools.partial(CnnLstm, hidden=128)
+CnnLstm256 = functools.partial(CnnLstm, hidden=256)

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from exvo_jax.data.schema import EMOTIONS
-from exvo_jax.generate.evaluation.distances import frechet_report
-from exvo_jax.generate.evaluation.features import generated_sets, load_classifier
-from exvo_jax.generate.evaluation.heep import HUMAN, PROXY, heep_scores, proxy_ratings, read_ratings, s_gen_scores
-from exvo_jax.generate.evaluation.reference import reference_features
+from exvo_jax.tracks.generate.evaluation.distances import frechet_report
+from exvo_jax.tracks.generate.evaluation.features import generated_sets, load_classifier
+from exvo_jax.tracks.generate.evaluation.heep import HUMAN, PROXY, heep_scores, proxy_ratings, read_ratings, s_gen_scores
+from exvo_jax.tracks.generate.evaluation.reference import reference_features
 
 
 def score_features(reference: Mapping[str, np.ndarray], features: Mapping[str, np.ndarray],

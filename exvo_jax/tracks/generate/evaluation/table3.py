@@ -21,9 +21,9 @@ import numpy as np
 
 from exvo_jax.atomic import atomic_path, write_text
 from exvo_jax.data.schema import EMOTIONS
-from exvo_jax.generate.evaluation.features import Classifier, load_classifier
-from exvo_jax.generate.evaluation.generated import score_folder
-from exvo_jax.generate.evaluation.reference import emotion_clips, features_stats, reference_features
+from exvo_jax.tracks.generate.evaluation.features import Classifier, load_classifier
+from exvo_jax.tracks.generate.evaluation.generated import score_folder
+from exvo_jax.tracks.generate.evaluation.reference import emotion_clips, features_stats, reference_features
 from exvo_jax.metrics import frechet_distance_f64
 
 TABLE_MD, TABLE_JSON, TABLE_PNG = "table3.md", "table3.json", "table3.png"

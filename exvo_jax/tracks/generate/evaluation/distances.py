@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exvo_jax.generate.evaluation.reference import features_stats
+from exvo_jax.tracks.generate.evaluation.reference import features_stats
 from exvo_jax.metrics import GaussianStats, fd_infinity, frechet_distance_f64, kid
 
 
