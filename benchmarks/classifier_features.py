@@ -24,7 +24,7 @@ import torch
 
 from benchmarks.results_file import record_section
 from benchmarks.torch_reference.fewshot import TorchCnnLstm, last_valid, load_flax_params
-from exvo_jax.tracks.generate.evaluation.classifier_config import default_config
+from exvo_jax.recognition.settings import RecognitionSettings
 from exvo_jax.recognition.inference import hidden_clips
 from exvo_jax.recognition.training import build_model, init_state
 
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--record", action="store_true", help="write the results section of benchmarks/RESULTS.md")
     args = parser.parse_args()
-    config = default_config()
+    config = RecognitionSettings()
     model = build_model(config)
     _, record = init_state(model, config)
     variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}

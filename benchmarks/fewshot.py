@@ -33,7 +33,7 @@ from exvo_jax.models.cnn_lstm import CnnLstm
 from exvo_jax.recognition.inference import encode_clips
 from exvo_jax.recognition.training import FramedSet, epoch_batches, init_state, train_step_program
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalise, resolve_strategy
-from exvo_jax.tracks.fewshot.config import default_config
+from exvo_jax.recognition.settings import NetworkSettings, RecognitionSettings
 
 SECTION = "## fewshot"
 
@@ -50,7 +50,7 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
 def untrained_pair(hidden: int) -> tuple[CnnLstm, dict, TorchCnnLstm]:
     """The freshly initialised network (model, variables) and the PyTorch reference holding the same weights."""
     model = CnnLstm(hidden=hidden)
-    _, record = init_state(model, default_config(hidden))
+    _, record = init_state(model, RecognitionSettings(model=NetworkSettings(hidden=hidden)))
     variables = {"params": record.best_params, "batch_stats": record.best_batch_stats}
     return model, variables, load_flax_params(TorchCnnLstm(hidden), variables).eval()
 
@@ -122,7 +122,7 @@ def bench_adaptation(args, model, variables, reference):
 
 
 def bench_train_step(args) -> tuple[float, float]:
-    config = default_config(args.hidden)
+    config = RecognitionSettings(model=NetworkSettings(hidden=args.hidden))
     model = CnnLstm(hidden=args.hidden)
     state, _ = init_state(model, config)
     step = train_step_program(model)

@@ -99,11 +99,11 @@ def child_fewshot(devices: int, hidden: int, repeats: int) -> dict:
     from exvo_jax.models.cnn_lstm import CnnLstm
     from exvo_jax.parallel import make_mesh
     from exvo_jax.recognition.training import device_batch, epoch_batches, init_state, train_step_program
-    from exvo_jax.tracks.fewshot.config import default_config
+    from exvo_jax.recognition.settings import NetworkSettings, RecognitionSettings
 
     mesh = make_mesh({"data": devices}, devices=jax.devices()[:devices])
     model = CnnLstm(hidden=hidden)
-    state, _ = init_state(model, default_config(hidden), mesh)
+    state, _ = init_state(model, RecognitionSettings(model=NetworkSettings(hidden=hidden)), mesh)
     step = train_step_program(model, mesh)
     batch = device_batch(next(epoch_batches(random_clips(), BATCH, (FRAMES,), 0, 0)), mesh)
     state, loss = step(state, *batch)  # compile
@@ -136,7 +136,7 @@ def child_gpu(rows: int, hidden: int, repeats: int) -> dict:
     from exvo_jax.models.multitask import MultitaskNet, exvo_tasks
     from exvo_jax.parallel import make_mesh
     from exvo_jax.recognition.training import device_batch, epoch_batches, init_state, train_step_program
-    from exvo_jax.tracks.fewshot.config import default_config
+    from exvo_jax.recognition.settings import NetworkSettings, RecognitionSettings
     from exvo_jax.tracks.multitask import seeds
 
     out = {"gpu": gpus[0].device_kind}
@@ -177,7 +177,7 @@ def child_gpu(rows: int, hidden: int, repeats: int) -> dict:
     # few-shot: one training step, batch 8 of 2 s clips
     mesh = make_mesh({"data": 1}, devices=gpus[:1])
     fmodel = CnnLstm(hidden=hidden)
-    state, _ = init_state(fmodel, default_config(hidden), mesh)
+    state, _ = init_state(fmodel, RecognitionSettings(model=NetworkSettings(hidden=hidden)), mesh)
     step = train_step_program(fmodel, mesh)
     host_batch = next(epoch_batches(random_clips(), BATCH, (FRAMES,), 0, 0))
     batch = device_batch(host_batch, mesh)

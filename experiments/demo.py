@@ -85,11 +85,15 @@ def _small() -> ml_collections.ConfigDict:
 
 def _nonverbal(multitask: str, fewshot: str) -> ml_collections.ConfigDict:
     """The nonverbal-vocalisation corpus's tracks: the multitask config `experiments/multitask/nonverbal.py:<multitask>`
-    and the few-shot network of `fewshot`, adapted per speaker as tests/test_fewshot_nonverbal.py does."""
+    and the few-shot network of `fewshot` on the 16 type scores and age, adapted per speaker with one fixed
+    setting (bias and head, 20 steps at 1e-2) as tests/test_fewshot_nonverbal.py does."""
+    fs = load_config(fewshot)
+    fs.dataset = "nonverbal"
+    fs.model.outputs = 17  # 16 type scores and age / 50
+    fs.adapt.modes, fs.adapt.steps, fs.adapt.learning_rates, fs.adapt.chunk_size = ("bias_head",), (20,), (1e-2,), 32
     return ml_collections.ConfigDict({
         "multitask": load_config("experiments/multitask/nonverbal.py" + (f":{multitask}" if multitask else "")),
-        "fewshot": load_config(fewshot),
-        "adapt": {"mode": "bias_head", "steps": 20, "learning_rate": 1e-2},
+        "fewshot": fs,
     })
 
 

@@ -1,4 +1,8 @@
-"""`exvo-jax check DATA_DIR`: validates a release folder, reporting every problem (or stopping at the first)."""
+"""`exvo-jax check DATA_DIR`: validates a corpus folder, reporting every problem (or stopping at the first).
+
+A HUME-VB release (`data_info.csv`, `wav/`) gets the release checks; a nonverbal-vocalisation corpus
+(its metadata file beside `<class>/*.wav`) gets its own (`exvo_jax.data.nonverbal_check`).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,17 @@ import argparse
 import json
 
 from exvo_jax.atomic import write_text
+from pathlib import Path
+
 from exvo_jax.data.check import check_release
 from exvo_jax.data.errors import DataError
+from exvo_jax.data.nonverbal import METADATA_FILE
+from exvo_jax.data.nonverbal_check import nonverbal_problems
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("check", help="check a release folder (labels, ids, audio, speakers)")
-    parser.add_argument("data_dir", help="folder with data_info.csv and wav/")
+    parser = subparsers.add_parser("check", help="check a corpus folder (labels, ids, audio, speakers)")
+    parser.add_argument("data_dir", help="a release (data_info.csv and wav/) or a nonverbal-vocalisation corpus")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--all", action="store_true", help="report every problem and warning (the default)")
     mode.add_argument("--first", action="store_true", help="stop with the first error only")
@@ -25,10 +33,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = check_release(args.data_dir, audio=not args.no_audio, shots=args.shots, strict=args.strict)
+    if (Path(args.data_dir) / METADATA_FILE).exists():
+        found, counts = nonverbal_problems(args.data_dir, args.shots, progress=True)
+        problems = tuple(found.items)
+        parts = ", ".join(f"{name} {c['clips']}" for name, c in counts["split"].items())
+        summary = f"{args.data_dir}: {counts['clips']} clips, {counts['speakers']} speakers ({parts})"
+    else:
+        report = check_release(args.data_dir, audio=not args.no_audio, shots=args.shots, strict=args.strict)
+        problems, summary = report.problems, None
+    errors = [p for p in problems if p.severity == "error"]
     if args.report:
-        write_text(args.report, json.dumps([p.__dict__ for p in report.problems], indent=2) + "\n")
-    if args.first and report.errors:
-        raise DataError(str(report.errors[0]))
-    print(report.format())
-    return 0 if report.ok else 1
+        write_text(args.report, json.dumps([p.__dict__ for p in problems], indent=2) + "\n")
+    if args.first and errors:
+        raise DataError(str(errors[0]))
+    print(report.format() if summary is None else "\n".join(
+        [summary, *(f"{p.severity}: {p}" for p in problems),
+         f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)"]))
+    return 0 if not errors else 1

@@ -14,8 +14,6 @@ afresh). With `--coordinator-address/--num-processes/--process-id` it runs as on
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from exvo_jax.commands.training_run import add_train_arguments, run_training
 
@@ -42,23 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.fewshot import train_and_evaluate
+    from exvo_jax.tracks import fewshot
 
-    return run_training(args, train_and_evaluate)
+    return run_training(args, fewshot.settings, fewshot.train)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from exvo_jax.atomic import write_text
-    from exvo_jax.tracks.fewshot.report import render_table
-    from exvo_jax.tracks.fewshot.train import RESULTS_JSON
+    from exvo_jax.tracks import fewshot
 
-    rows = []
-    for workdir in args.workdirs:
-        path = Path(workdir) / RESULTS_JSON
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: missing; run `exvo-jax fewshot train` with this workdir first")
-        rows.extend(json.loads(path.read_text())["table"])
-    table = render_table(rows)
+    table = fewshot.evaluate(args.workdirs)
     print(table)
     if args.out:
         write_text(args.out, table)
@@ -66,8 +57,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.fewshot.predict import predict_split
+    from exvo_jax.tracks import fewshot
 
-    print(predict_split(args.workdir, args.data_dir, args.out, split=args.split, support_labels=args.support_labels,
-                        team=args.team, number=args.number))
+    print(fewshot.predict(args.workdir, args.data_dir, args.out, split=args.split, support_labels=args.support_labels,
+                          team=args.team, number=args.number))
     return 0

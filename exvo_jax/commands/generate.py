@@ -38,9 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.generate.train import train_and_evaluate
+    from exvo_jax.tracks import generate
 
-    return run_training(args, train_and_evaluate, report_training)
+    return run_training(args, generate.settings, generate.train, report_training)
 
 
 def report_training(results: dict) -> None:
@@ -49,8 +49,8 @@ def report_training(results: dict) -> None:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.generate.sampler import write_submission
+    from exvo_jax.tracks import generate
 
-    paths = write_submission(args.workdir, args.out, None if args.all else args.emotion, args.n, seed=args.seed)
+    paths = generate.predict(args.workdir, args.out, None if args.all else args.emotion, args.n, seed=args.seed)
     print(f"{len(paths)} clips written under {args.out}")
     return 0

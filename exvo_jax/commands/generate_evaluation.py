@@ -52,9 +52,9 @@ def register_actions(actions: argparse._SubParsersAction) -> None:
 
 
 def run_classifier(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.generate.evaluation.classifier import train_classifier
+    from exvo_jax.tracks import generate
 
-    return run_training(args, train_classifier, report_classifier)
+    return run_training(args, generate.classifier_settings, generate.train_classifier, report_classifier)
 
 
 def report_classifier(results: dict) -> None:
@@ -67,23 +67,11 @@ def report_classifier(results: dict) -> None:
 
 
 def run_fid(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.generate.evaluation.distances import frechet_report
-    from exvo_jax.tracks.generate.evaluation.features import load_classifier, wav_files
-    from exvo_jax.tracks.generate.evaluation.reference import reference_features
-    from exvo_jax.metrics import load_stats
+    from exvo_jax.tracks import generate
 
-    if (args.data_dir is None) != (args.emotion is None):
-        raise DataError("--emotion goes with --data-dir (the reference is that emotion's clips of --split)")
-    classifier = load_classifier(args.classifier)
-    generated, _ = classifier.file_features(wav_files(args.generated), progress=not args.json)
-    if args.reference_stats:
-        reference = load_stats(args.reference_stats)
-    elif args.reference:
-        reference, _ = classifier.file_features(wav_files(args.reference), progress=not args.json)
-    else:
-        reference = reference_features(classifier, args.classifier, args.data_dir, args.split, [args.emotion],
-                                       progress=not args.json)[args.emotion]
-    report = {**frechet_report(generated, reference), "classifier_key": classifier.key}
+    report = generate.fid_of_folder(args.generated, args.classifier, reference=args.reference,
+                                    reference_stats=args.reference_stats, data_dir=args.data_dir, split=args.split,
+                                    emotion=args.emotion, progress=not args.json)
     if args.json:
         print(json.dumps(report))
     else:
@@ -104,7 +92,7 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 
 
 def run_table3(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.generate.evaluation.table3 import fid_table
+    from exvo_jax.tracks.generate import fid_table
 
     generated, ratings = _pairs(args.generated, "--generated"), _pairs(args.ratings, "--ratings")
     unknown = [name for name in ratings if name not in generated]

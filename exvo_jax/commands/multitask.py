@@ -1,6 +1,7 @@
-"""`exvo-jax multitask {train,predict}`: multi-seed training on clip features, and predictions.
+"""`exvo-jax multitask {train,evaluate,predict}`: multi-seed training on clip features, and predictions.
 
     exvo-jax multitask train --config experiments/multitask/compare.py[:tiny] --workdir runs/compare [--data-dir DIR]
+    exvo-jax multitask evaluate --workdirs runs/compare runs/egemaps [--out table2.md]
     exvo-jax multitask predict --workdir runs/compare --data-dir DIR --out submissions/
     exvo-jax multitask predict --workdir runs/compare --audio-dir my_clips/ --out predictions.csv
 
@@ -24,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = actions.add_parser("train", help="train every seed of a config and write the validation table")
     add_train_arguments(train, "multitask", "checkpoints, results.md/json, losses.png, model/")
     train.set_defaults(func=run_train)
+    evaluate = actions.add_parser("evaluate", help="one table of several finished runs (e.g. one per feature set)")
+    evaluate.add_argument("--workdirs", nargs="+", required=True)
+    evaluate.add_argument("--out", help="also write the table to this Markdown file")
+    evaluate.set_defaults(func=run_evaluate)
     predict = actions.add_parser("predict", help="write the submission and validation predictions, or label a folder")
     predict.add_argument("--workdir", required=True, help="workdir of a finished `multitask train`")
     source = predict.add_mutually_exclusive_group(required=True)
@@ -36,18 +41,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.multitask import train_and_evaluate
+    from exvo_jax.tracks import multitask
 
-    return run_training(args, train_and_evaluate)
+    return run_training(args, multitask.settings, multitask.train)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from exvo_jax.atomic import write_text
+    from exvo_jax.tracks import multitask
+
+    table = multitask.evaluate(args.workdirs)
+    print(table)
+    if args.out:
+        write_text(args.out, table)
+    return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from exvo_jax.tracks.multitask.predict import predict_folder, predict_release
+    from exvo_jax.tracks import multitask
 
-    if args.audio_dir:
-        print(predict_folder(args.workdir, args.audio_dir, args.out))
-        return 0
-    for split, path in predict_release(args.workdir, args.data_dir, args.out, team=args.team,
-                                       number=args.number).items():
-        print(f"{split}: {path}")
+    written = multitask.predict(args.workdir, args.out, data_dir=args.data_dir, audio_dir=args.audio_dir,
+                                team=args.team, number=args.number)
+    for split, path in written.items():
+        print(path if split == "folder" else f"{split}: {path}")
     return 0

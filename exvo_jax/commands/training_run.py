@@ -43,13 +43,13 @@ def config_from_args(args: argparse.Namespace) -> ml_collections.ConfigDict:
     return config
 
 
-def run_training(args: argparse.Namespace, train: Callable[..., dict],
+def run_training(args: argparse.Namespace, settings: Callable, train: Callable[..., dict],
                  report: Callable[[dict], None] | None = None) -> int:
-    """Joins the distributed run (if any), trains or resumes the run of `args` with
-    `train(config, workdir, overwrite=...)`, and prints `report(results)` (default `print_results`) on the
-    one process that wrote the outputs."""
+    """Joins the distributed run (if any), converts the config of `args` into the track's settings with
+    `settings(config)`, trains or resumes with `train(settings, workdir, overwrite=...)`, and prints
+    `report(results)` (default `print_results`) on the one process that wrote the outputs."""
     initialize(args)
-    results = train(config_from_args(args), args.workdir, overwrite=args.overwrite)
+    results = train(settings(config_from_args(args)), args.workdir, overwrite=args.overwrite)
     if is_main_process():
         (report or print_results)(results)
     return 0

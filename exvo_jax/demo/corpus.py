@@ -13,8 +13,8 @@ import ml_collections
 from exvo_jax.data.check import check_release
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.nonverbal import METADATA_FILE, read_corpus
+from exvo_jax.data.nonverbal_check import check_nonverbal, describe_nonverbal
 from exvo_jax.data.release import DATA_INFO, TEST_LABELS
-from exvo_jax.demo.nonverbal import check_nonverbal, describe_nonverbal
 from exvo_jax.synth import format_summary, write_corpus
 
 RELEASE, NONVERBAL = "release", "nonverbal"

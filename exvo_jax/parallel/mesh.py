@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 
+from exvo_jax.data.errors import DataError
+
 AXES = ("data", "seeds", "speakers")
 STRATEGIES = ("map", "vmap")
 
@@ -52,6 +54,24 @@ def make_mesh(axes: Mapping[str, int], devices: Sequence[jax.Device] | None = No
                          "give one axis -1 to take the remaining devices")
     return jax.make_mesh(tuple(sizes.values()), tuple(sizes), axis_types=(AxisType.Auto,) * len(sizes),
                          devices=devices)
+
+
+def mesh_from_config(axes: Mapping[str, int], divisible: Sequence[tuple[int, str, str]] = (),
+                     setting: str = "mesh") -> Mesh:
+    """Every trainer's mesh: `make_mesh(axes)` from a settings' `mesh` field, checked against its batches.
+
+    `divisible` holds `(count, axis, what)`: counts (global batches, meta-batches) that the devices of
+    `axis` must split evenly, for axes the mesh has. A size that does not fit the devices or such a count
+    is a `DataError` naming the setting.
+    """
+    try:
+        mesh = make_mesh(axes)
+        for count, axis, what in divisible:
+            if axis in mesh.shape:
+                check_divisible(count, mesh, axis, what=what)
+    except ValueError as err:
+        raise DataError(f"{setting} {dict(axes)}: {err}") from None
+    return mesh
 
 
 def sharded(mesh: Mesh, axis: str) -> NamedSharding:

@@ -3,14 +3,14 @@
 The few-shot track trains its speaker-independent model with it, and the Generate track the emotion
 classifier whose feature space its FID is measured in.
 
-`fit(config, run, train, val)` trains on framed Train clips and keeps the parameters of the epoch with
+`fit(settings, run, train, val)` trains on framed Train clips and keeps the parameters of the epoch with
 the best validation mean CCC; it stops after `patience` epochs without improvement. Every epoch is
 checkpointed through the run layer (state, best parameters, counters, history) and its scalars go to
 the run's metrics log; a rerun in the same workdir resumes exactly where it stopped: batches come from
 the input pipeline's `epoch_loader`, whose order depends only on (seed, epoch).
 
-Training is data-parallel on the `data` axis of `config.mesh`: every global batch of
-`config.train.batch_size` rows is split over that axis, parameters and optimiser state are replicated,
+Training is data-parallel on the `data` axis of `settings.mesh`: every global batch of
+`settings.train.batch_size` rows is split over that axis, parameters and optimiser state are replicated,
 and jit's SPMD partitioning makes the gradient and the batch-norm statistics (sums over the batch
 axis) global. Every process collates the same global batch (all of them hold the framed clips) and
 places only the rows of its own devices, so the batches do not depend on the number of processes.
@@ -21,29 +21,24 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from pathlib import Path
 from typing import Any
 
 import grain.python as grain
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 from flax import struct
 from jax.sharding import Mesh
 from tqdm import tqdm
 
-from exvo_jax.data.errors import DataError
 from exvo_jax.data.pipeline import IN_MEMORY, epoch_loader
 from exvo_jax.metrics import mean_ccc
 from exvo_jax.models.cnn_lstm import CnnLstm, last_valid
-from exvo_jax.parallel import check_divisible, make_mesh, place, replicated, sharded, to_host
-from exvo_jax.run import WATCH_FIELDS, Json, Run, data_fingerprint, open_run
+from exvo_jax.parallel import mesh_from_config, place, replicated, sharded, to_host
 from exvo_jax.recognition.inference import DATA_AXIS, predict_clips
-
-# Besides the run layer's: how rows are spread over devices changes float rounding and speed, not what is computed.
-WATCH = WATCH_FIELDS | {"mesh.data"}
+from exvo_jax.recognition.settings import RecognitionSettings
+from exvo_jax.run import Json, Run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,23 +75,17 @@ class Progress(struct.PyTreeNode):
     best_batch_stats: Any
 
 
-def build_model(config: ml_collections.ConfigDict) -> CnnLstm:
-    return CnnLstm(hidden=config.model.hidden, outputs=config.model.outputs, channels=tuple(config.model.channels))
+def build_model(settings: RecognitionSettings) -> CnnLstm:
+    return CnnLstm(hidden=settings.model.hidden, outputs=settings.model.outputs,
+                   channels=tuple(settings.model.channels))
 
 
-def train_mesh(config: ml_collections.ConfigDict) -> Mesh:
-    """The mesh of `config.mesh` (it needs a `data` axis); a size that does not fit the devices, the global
-    batch `config.train.batch_size` or the evaluation batch `config.eval_batch_size` is a `DataError`."""
-    axes = dict(config.mesh.items())
-    try:
-        if DATA_AXIS not in axes:
-            raise ValueError(f"training is data-parallel: it needs a {DATA_AXIS!r} axis")
-        mesh = make_mesh(axes)
-        check_divisible(config.train.batch_size, mesh, DATA_AXIS, what="train.batch_size (the global batch)")
-        check_divisible(config.eval_batch_size, mesh, DATA_AXIS, what="eval_batch_size")
-    except ValueError as err:
-        raise DataError(f"config.mesh {axes}: {err}") from None
-    return mesh
+def train_mesh(settings: RecognitionSettings) -> Mesh:
+    """The mesh of `settings.mesh`; a size that does not fit the devices, the global batch
+    `train.batch_size` or the evaluation batch `eval_batch_size` is a `DataError`."""
+    return mesh_from_config(settings.mesh, [
+        (settings.train.batch_size, DATA_AXIS, "train.batch_size (the global batch)"),
+        (settings.eval_batch_size, DATA_AXIS, "eval_batch_size")])
 
 
 @functools.lru_cache(maxsize=None)
@@ -112,11 +101,11 @@ def init_program(model: CnnLstm, learning_rate: float, weight_decay: float, mesh
     return jax.jit(init, out_shardings=None if mesh is None else replicated(mesh)), tx
 
 
-def init_state(model: CnnLstm, config: ml_collections.ConfigDict,
+def init_state(model: CnnLstm, settings: RecognitionSettings,
                mesh: Mesh | None = None) -> tuple[TrainState, Progress]:
     """A fresh state (replicated over `mesh`) and progress record (host arrays)."""
-    init, tx = init_program(model, config.train.learning_rate, config.train.weight_decay, mesh)
-    step, params, stats, opt_state = init(jax.random.key(config.seed), np.zeros((1, 1, 1600), np.float32),
+    init, tx = init_program(model, settings.train.learning_rate, settings.train.weight_decay, mesh)
+    step, params, stats, opt_state = init(jax.random.key(settings.seed), np.zeros((1, 1, 1600), np.float32),
                                           np.ones((1, 1), bool))
     state = TrainState(step=step, params=params, batch_stats=stats, opt_state=opt_state, tx=tx)
     progress = Progress(epoch=np.array(0, np.int32), best_epoch=np.array(-1, np.int32),
@@ -174,27 +163,21 @@ def device_batch(batch: tuple[np.ndarray, ...], mesh: Mesh) -> tuple[jax.Array, 
     return place(batch, sharded(mesh, DATA_AXIS))
 
 
-def validation_score(model: CnnLstm, params, batch_stats, data: FramedSet, config,
+def validation_score(model: CnnLstm, params, batch_stats, data: FramedSet, settings: RecognitionSettings,
                      mesh: Mesh | None = None) -> float:
     predictions = predict_clips(model, {"params": params, "batch_stats": batch_stats}, data.frames,
-                                batch_size=config.eval_batch_size, buckets=tuple(config.buckets), mesh=mesh)
+                                batch_size=settings.eval_batch_size, buckets=tuple(settings.buckets), mesh=mesh)
     return float(jax.jit(mean_ccc)(data.targets, predictions))
 
 
-def fit(config: ml_collections.ConfigDict, run: Run | str | Path, train: FramedSet, val: FramedSet, *,
+def fit(settings: RecognitionSettings, run: Run, train: FramedSet, val: FramedSet, *,
         mesh: Mesh | None = None, progress: bool = True) -> tuple[Progress, list[dict]]:
-    """Trains (or resumes) in `run`; returns the progress record (`best_params` of the selected epoch, host
-    arrays) and the history. The mesh defaults to `train_mesh(config)`.
-
-    `run` may be a workdir instead, for clips that come from no files (the data fingerprint is empty):
-    it is opened with `open_run` for the duration of the training.
-    """
-    if not isinstance(run, Run):
-        with open_run(run, config, data_fingerprint([]), watch_fields=WATCH) as opened:
-            return fit(config, opened, train, val, mesh=mesh, progress=progress)
-    mesh = train_mesh(config) if mesh is None else mesh
-    model = build_model(config)
-    state, record = init_state(model, config, mesh)
+    """Trains (or resumes) in `run` (opened with the fingerprint of the files the clips come from); returns the
+    progress record (`best_params` of the selected epoch, host arrays) and the history. The mesh defaults to
+    `train_mesh(settings)`."""
+    mesh = train_mesh(settings) if mesh is None else mesh
+    model = build_model(settings)
+    state, record = init_state(model, settings, mesh)
     saved, items = run.restore(state=state, progress=record, history=Json([]))
     if saved is not None:
         state = items["state"].replace(tx=state.tx)
@@ -202,21 +185,21 @@ def fit(config: ml_collections.ConfigDict, run: Run | str | Path, train: FramedS
     else:
         history = []
     step = train_step_program(model, mesh)
-    buckets = tuple(config.buckets)
-    epochs = tqdm(range(int(record.epoch), config.train.epochs), desc="training",
+    buckets = tuple(settings.buckets)
+    epochs = tqdm(range(int(record.epoch), settings.train.epochs), desc="training",
                   disable=not (progress and run.is_primary))
     for epoch in epochs:
-        if int(record.best_epoch) >= 0 and epoch - 1 - int(record.best_epoch) >= config.train.patience:
+        if int(record.best_epoch) >= 0 and epoch - 1 - int(record.best_epoch) >= settings.train.patience:
             break
         losses = []
-        for batch in epoch_batches(train, config.train.batch_size, buckets, config.seed, epoch):
+        for batch in epoch_batches(train, settings.train.batch_size, buckets, settings.seed, epoch):
             state, loss = step(state, *device_batch(batch, mesh))
             losses.append(loss)
         train_loss = float(np.mean(to_host(losses)))
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"non-finite training loss {train_loss} in epoch {epoch}")
         weights = host_copy((state.params, state.batch_stats))  # host arrays: kept as the best, fed to evaluation
-        score = validation_score(model, *weights, val, config, mesh)
+        score = validation_score(model, *weights, val, settings, mesh)
         record = record.replace(epoch=np.array(epoch + 1, np.int32))
         if score > float(record.best_score):
             record = record.replace(best_score=np.array(score, np.float32), best_epoch=np.array(epoch, np.int32),

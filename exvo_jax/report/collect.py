@@ -16,7 +16,8 @@ import numpy as np
 
 from exvo_jax.data.release import read_release
 from exvo_jax.data.schema import EMOTIONS
-from exvo_jax.tracks.generate.previews import draw_grid
+from exvo_jax.tracks import fewshot, multitask
+from exvo_jax.tracks.generate import draw_grid
 from exvo_jax.report import figures, paper, tables
 from exvo_jax.report.checks import learning_checks
 from exvo_jax.report.environment import environment
@@ -39,7 +40,7 @@ def _finite(values) -> list[float]:
 
 
 def multitask_section(out: Path, stages: dict, folder: Path) -> dict:
-    results = json.loads(Path(stages["multitask"]["results"]).read_text())
+    results = multitask.report_data(stages["multitask"]["workdir"])
     submission = stages["submissions"]["multitask"].get("scores")
     blocks = [{"table": tables.table2(results, submission, stages["submissions"]["multitask"].get("yardsticks"))}]
     series = {f"Val, mean of {len(results['seeds'])} seeds": [results["mean"][f"{e} CCC"] for e in EMOTIONS]}
@@ -80,7 +81,7 @@ def adaptation_panels(grid: list[dict]) -> tuple[dict, dict[str, str], dict[str,
 
 
 def fewshot_section(out: Path, stages: dict, folder: Path) -> dict:
-    results = json.loads(Path(stages["fewshot"]["results"]).read_text())
+    results = fewshot.report_data(stages["fewshot"]["workdir"])
     blocks = [{"table": tables.table4(results["table"])}]
     shown = [r for r in results["table"] if r["setting"].startswith(PLOTTED_SETTINGS)]
     series = {f"{r['setting']} ({r['split']})": [r["ccc"].get(e, math.nan) for e in EMOTIONS] for r in shown}

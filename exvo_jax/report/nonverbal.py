@@ -8,12 +8,12 @@ adapted scores beside the unadapted ones on the same query clips.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
 
 from exvo_jax.report import figures, tables
+from exvo_jax.tracks import multitask
 from exvo_jax.report.environment import environment
 
 FIGURES = "report"
@@ -112,7 +112,7 @@ def build_nonverbal_report(out: Path, stages: Mapping, seconds: Mapping[str, flo
     """The report of a nonverbal-vocalisation run in `out` (figures under `out/report/`) as plain data."""
     folder = out / FIGURES
     corpus, check, fewshot = stages["corpus"], stages["check"], stages["fewshot"]
-    results = json.loads(Path(stages["multitask"]["results"]).read_text())
+    results = multitask.report_data(stages["multitask"]["workdir"])
     checks = nonverbal_checks(results, fewshot)
     speakers = fewshot["speakers"]
     per_speaker = figures.before_after(

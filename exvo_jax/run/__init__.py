@@ -10,11 +10,10 @@ is in `exvo_jax.run.layout`. Errors are `DataError`s, which the command line pri
 from exvo_jax.run.fingerprint import Fingerprint, data_fingerprint, describe_difference
 from exvo_jax.run.lock import RunBusyError
 from exvo_jax.run.model_export import export_model, import_model
-from exvo_jax.run.resume import WATCH_FIELDS, ResumeRefused
+from exvo_jax.run.resume import ResumeRefused
 from exvo_jax.run.workdir import Json, Run, open_run
 
 __all__ = [
-    "WATCH_FIELDS",
     "Fingerprint",
     "Json",
     "ResumeRefused",

@@ -8,17 +8,23 @@ same field value when they are the same folder; an empty path ("unset") stays em
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from exvo_jax.settings import as_dict
 
 PATH_SUFFIXES = ("_dir", "_path", "_file")
 ABSENT = "(absent)"
 
 
 def plain_config(config: Any) -> dict:
-    """The config (an `ml_collections.ConfigDict` or a mapping) as plain JSON data, path fields resolved."""
+    """The config (a settings dataclass, an `ml_collections.ConfigDict` or a mapping) as plain JSON data, path
+    fields resolved."""
+    if dataclasses.is_dataclass(config):
+        config = as_dict(config)
     data = json.loads(config.to_json() if hasattr(config, "to_json") else json.dumps(config))
     return _resolve_paths(data)
 

@@ -4,7 +4,8 @@ A workdir that holds `config.json` / `data.json` resumes when the new config and
 except for watch fields: settings that only extend the run (epoch budget, patience) or change how it
 is watched or executed without changing what it computes (checkpoint cadence, evaluation batch size,
 feature workers and cache). Any other change is refused with a message naming it; the user then picks
-another workdir or starts afresh (`overwrite`).
+another workdir or starts afresh (`overwrite`). Each track declares its own watch fields (its settings
+module's `WATCH`); this layer names none.
 """
 
 from __future__ import annotations
@@ -21,18 +22,6 @@ from exvo_jax.run.layout import CONFIG_JSON, DATA_JSON
 
 log = logging.getLogger(__name__)
 
-# Dotted keys, matched exactly, of the track configs (exvo_jax/tracks/*/config.py and experiments/).
-WATCH_FIELDS = frozenset({
-    "max_epochs",        # multitask: epoch budget
-    "patience",          # multitask: early-stopping patience
-    "checkpoint_every",  # multitask: epochs between checkpoints
-    "workers",           # multitask: feature-extraction processes
-    "cache_dir",         # multitask: where extracted features are cached
-    "train.epochs",      # few-shot: epoch budget
-    "train.patience",    # few-shot: early-stopping patience
-    "eval_batch_size",   # few-shot: validation / encoding batch size
-})
-
 HOW_TO_RESTART = "use another workdir, or overwrite this one to start afresh"
 
 
@@ -40,8 +29,7 @@ class ResumeRefused(DataError):
     """The workdir holds a run with a different config or different data."""
 
 
-def check_resume(workdir: Path, config: dict, fingerprint: Fingerprint,
-                 watch_fields: Collection[str] = WATCH_FIELDS) -> None:
+def check_resume(workdir: Path, config: dict, fingerprint: Fingerprint, watch_fields: Collection[str]) -> None:
     """Raises `ResumeRefused` unless `config` (plain, see `config_diff.plain_config`) and `fingerprint`
     continue the run recorded in `workdir`; logs the watch fields that changed."""
     config_path, data_path = workdir / CONFIG_JSON, workdir / DATA_JSON

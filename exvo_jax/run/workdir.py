@@ -39,7 +39,7 @@ from exvo_jax.run.config_diff import plain_config
 from exvo_jax.run.fingerprint import Fingerprint
 from exvo_jax.run.layout import CHECKPOINTS, CONFIG_JSON, DATA_JSON, LOCK, RUN_RECORDS
 from exvo_jax.run.metrics_log import MetricsLog
-from exvo_jax.run.resume import WATCH_FIELDS, check_resume
+from exvo_jax.run.resume import check_resume
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,12 +111,13 @@ class Run:
 
 
 @contextlib.contextmanager
-def open_run(workdir: str | Path, config: Any, fingerprint: Fingerprint, *, overwrite: bool = False,
-             watch_fields: Collection[str] = WATCH_FIELDS, max_to_keep: int = 2) -> Iterator[Run]:
+def open_run(workdir: str | Path, config: Any, fingerprint: Fingerprint, *, watch_fields: Collection[str],
+             overwrite: bool = False, max_to_keep: int = 2) -> Iterator[Run]:
     """Takes the workdir for one run and yields its `Run`; see the module docstring for the protocol.
 
-    `config` (a ConfigDict or a JSON-able mapping) and `fingerprint` must continue the run recorded in
-    the workdir, if any, except for `watch_fields` (dotted keys); else `ResumeRefused`. A live run in
+    `config` (a settings dataclass, a ConfigDict or a JSON-able mapping) and `fingerprint` must continue the
+    run recorded in the workdir, if any, except for `watch_fields` (dotted keys the track declares); else
+    `ResumeRefused`. A live run in
     the same workdir raises `RunBusyError`. `overwrite=True` first removes the earlier run's records
     (checkpoints, model, metrics, config and data files) and nothing else. On exit, also on an error,
     pending checkpoint saves finish, the writers close and the lock is released.

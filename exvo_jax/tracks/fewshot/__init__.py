@@ -1,6 +1,12 @@
-"""Few-shot (personalised emotion recognition) track: training, per-speaker adaptation, Table 4, prediction."""
+"""Few-shot (personalised emotion recognition) track: training, per-speaker adaptation, Table 4, prediction.
 
-from exvo_jax.tracks.fewshot.report import render_table
-from exvo_jax.tracks.fewshot.train import train_and_evaluate
+The track's public surface is `__all__` (see `exvo_jax.tracks`); `speaker_scores` adds each held-out
+speaker's CCC before and after adaptation.
+"""
 
-__all__ = ["render_table", "train_and_evaluate"]
+from exvo_jax.tracks.fewshot.predict import predict, speaker_scores
+from exvo_jax.tracks.fewshot.report import evaluate, report_data
+from exvo_jax.tracks.fewshot.settings import FewshotSettings, settings
+from exvo_jax.tracks.fewshot.train import train
+
+__all__ = ["FewshotSettings", "evaluate", "predict", "report_data", "settings", "speaker_scores", "train"]

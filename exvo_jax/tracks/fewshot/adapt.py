@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from exvo_jax.data.padding import bucket_length, pad_batch
 from exvo_jax.models.cnn_lstm import SequenceHead, last_valid
-from exvo_jax.parallel import make_mesh, per_device_map, pick_strategy, place, replicated, sharded, to_host
+from exvo_jax.parallel import mesh_from_config, per_device_map, pick_strategy, place, replicated, sharded, to_host
 from exvo_jax.tracks.fewshot.head_params import merge_params, prepare_head_params, split_params
 from exvo_jax.tracks.fewshot.ridge_head import ridge_speaker
 
@@ -97,8 +97,16 @@ def resolve_strategy(strategy: str, mode: str, backend: str | None = None) -> st
 
 
 def speaker_mesh() -> Mesh:
-    """Every device of every process on the `speakers` axis."""
-    return make_mesh({SPEAKER_AXIS: -1})
+    """Every device of every process on the `speakers` axis (the default of `adapt.mesh`)."""
+    return mesh_from_config({SPEAKER_AXIS: -1})
+
+
+def adaptation_mesh(settings) -> Mesh:
+    """The mesh that adaptation and episodic meta-batches split speakers over: the few-shot settings'
+    `adapt.mesh`, checked against the episodic meta-batch."""
+    episodic = settings.episodic
+    checks = [(episodic.meta_batch, SPEAKER_AXIS, "episodic.meta_batch")] if episodic.enabled else []
+    return mesh_from_config(settings.adapt.mesh, checks, setting="adapt.mesh")
 
 
 def adapted_head(hidden: int, outputs: int, settings: AdaptSettings) -> SequenceHead:

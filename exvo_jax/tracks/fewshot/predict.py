@@ -14,33 +14,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import ml_collections
+import jax
 import numpy as np
 
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import TEST_LABELS, read_data_info, read_release
+from exvo_jax.metrics import ccc
 from exvo_jax.recognition.framing import load_frames
 from exvo_jax.recognition.inference import encode_clips
+from exvo_jax.recognition.protocol import protocol_splits
 from exvo_jax.recognition.training import build_model
 from exvo_jax.run import import_model
 from exvo_jax.submission.formats import FEWSHOT, submission_filename
 from exvo_jax.submission.writers import write_fewshot_submission
-from exvo_jax.tracks.fewshot.adapt import AdaptSettings, personalise
+from exvo_jax.tracks.fewshot.adapt import AdaptSettings, adaptation_mesh, personalise
 from exvo_jax.tracks.fewshot.inference import speaker_tasks, support_rule
 from exvo_jax.tracks.fewshot.report import submitted
+from exvo_jax.tracks.fewshot.settings import FewshotSettings, settings
 
 
-def load_run(workdir: str | Path) -> tuple[ml_collections.ConfigDict, dict, dict]:
-    """(config, metadata with `predict_head` and `predict_settings`, weights as numpy) of a finished run."""
+def load_run(workdir: str | Path) -> tuple[FewshotSettings, dict, dict]:
+    """(settings, metadata with `predict_head` and `predict_settings`, weights as numpy) of a finished run."""
     weights, meta = import_model(workdir, command="exvo-jax fewshot train")
-    return ml_collections.ConfigDict(meta["config"]), meta, weights
+    return settings(meta["config"]), meta, weights
 
 
-def predict_split(workdir: str | Path, data_dir: str | Path, out_dir: str | Path, *, split: str = "Test",
-                  support_labels: str | Path | None = None, team: str = "exvo-jax", number: int = 1,
-                  progress: bool = True) -> Path:
+def predict(workdir: str | Path, data_dir: str | Path, out_dir: str | Path, *, split: str = "Test",
+            support_labels: str | Path | None = None, team: str = "exvo-jax", number: int = 1,
+            progress: bool = True) -> Path:
     """Writes the few-shot submission for the query clips of `split` and returns its path."""
-    config, results, weights = load_run(workdir)
+    fewshot, results, weights = load_run(workdir)
     root = Path(data_dir)
     labels_file = split == "Test" and support_labels is None and (root / TEST_LABELS).exists()
     corpus = read_release(root, test_labels=labels_file)
@@ -49,21 +52,56 @@ def predict_split(workdir: str | Path, data_dir: str | Path, out_dir: str | Path
     clips = corpus.split(split)
     if not clips:
         raise DataError(f"{root}: no {split} clips")
-    outputs = config.model.outputs
+    outputs = fewshot.model.outputs
     targets = np.full((len(clips), outputs), np.nan, np.float32)
     for i, clip in enumerate(clips):
         if clip.emotions is not None:
             targets[i] = clip.emotions[:outputs]
-    model = build_model(config)
-    frames = load_frames([c.wav_path for c in clips], config.max_frames, progress)
+    model = build_model(fewshot)
+    frames = load_frames([c.wav_path for c in clips], fewshot.max_frames, progress)
     features = encode_clips(model, {"params": weights["params"], "batch_stats": weights["batch_stats"]}, frames,
-                            batch_size=config.eval_batch_size, buckets=tuple(config.buckets), progress=progress)
-    tasks, query_indices = speaker_tasks(clips, features, targets, shots=config.shots, support=support_rule(targets))
+                            batch_size=fewshot.eval_batch_size, buckets=tuple(fewshot.buckets), progress=progress)
+    tasks, query_indices = speaker_tasks(clips, features, targets, shots=fewshot.shots, support=support_rule(targets))
     keep = [i for i, task in enumerate(tasks) if task.query]
     head = weights["episodic_head"] if results["predict_head"] == "episodic" else weights["params"]["head"]
-    settings = AdaptSettings(**results["predict_settings"])
-    predictions = personalise(head, [tasks[i] for i in keep], settings, hidden=config.model.hidden,
-                              outputs=outputs, buckets=tuple(config.buckets), progress=progress)
+    adaptation = AdaptSettings(**results["predict_settings"])
+    predictions = personalise(head, [tasks[i] for i in keep], adaptation, hidden=fewshot.model.hidden,
+                              outputs=outputs, buckets=tuple(fewshot.buckets), progress=progress,
+                              mesh=adaptation_mesh(fewshot))
     file_ids = [clips[j].file_id for i in keep for j in query_indices[i]]
     path = Path(out_dir) / submission_filename(FEWSHOT, team, number)
     return write_fewshot_submission(path, file_ids, submitted(np.concatenate(predictions)))
+
+
+def speaker_scores(workdir: str | Path, data_dir: str | Path, progress: bool = True) -> list[dict]:
+    """Per speaker of the run's report split (Test with labels, else the held-out Val speakers): the CCC over
+    its query clips x emotions without adaptation and after the adaptation the run chose.
+
+    One CCC per speaker pools the speaker's query predictions of every emotion (a speaker has only a few
+    query clips, too few for a CCC per emotion).
+    """
+    fewshot, meta, weights = load_run(workdir)
+    root = Path(data_dir)
+    with_test = (root / TEST_LABELS).exists()
+    splits, _, report = protocol_splits(read_release(root, test_labels=with_test), with_test)
+    clips = splits[report]
+    outputs = fewshot.model.outputs
+    targets = np.stack([c.emotions[:outputs] for c in clips]).astype(np.float32)
+    frames = load_frames([c.wav_path for c in clips], fewshot.max_frames, progress)
+    features = encode_clips(build_model(fewshot), {"params": weights["params"], "batch_stats": weights["batch_stats"]},
+                            frames, batch_size=fewshot.eval_batch_size, buckets=tuple(fewshot.buckets),
+                            progress=progress)
+    tasks, _ = speaker_tasks(clips, features, targets, shots=fewshot.shots)
+    tasks = [t for t in tasks if t.query]
+    head = weights["episodic_head"] if meta["predict_head"] == "episodic" else weights["params"]["head"]
+    adapted = AdaptSettings(**meta["predict_settings"])
+    unadapted = AdaptSettings(**{**meta["predict_settings"], "mode": "full", "steps": 0})
+    common = dict(hidden=fewshot.model.hidden, outputs=outputs, buckets=tuple(fewshot.buckets), progress=progress,
+                  mesh=adaptation_mesh(fewshot))
+    before = personalise(head, tasks, unadapted, **common)
+    after = personalise(head, tasks, adapted, **common)
+    score = jax.jit(ccc)
+    return [{"speaker": t.speaker, "query_clips": int(len(t.query_targets)),
+             "before": float(score(t.query_targets.ravel(), submitted(b).ravel())),
+             "after": float(score(t.query_targets.ravel(), submitted(a).ravel()))}
+            for t, b, a in zip(tasks, before, after)]

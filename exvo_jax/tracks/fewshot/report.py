@@ -19,7 +19,12 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from exvo_jax.atomic import atomic_path, write_text  # noqa: E402
+from exvo_jax.data.errors import DataError  # noqa: E402
 from exvo_jax.metrics import ccc  # noqa: E402
+
+RESULTS_JSON = "fewshot_results.json"
+TABLE_MD = "fewshot_table4.md"
+PLOT_PNG = "fewshot_training.png"
 
 
 EMOTION_RANGE = (0.0, 1.0)
@@ -97,3 +102,16 @@ def plot_history(path: Path, history: Sequence[dict], selection: Sequence[dict])
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+
+
+def report_data(workdir: str | Path) -> dict:
+    """The results a finished `train` wrote in `workdir` (`fewshot_results.json`), as the report renders them."""
+    path = Path(workdir) / RESULTS_JSON
+    if not path.exists():
+        raise DataError(f"{path}: missing; run `exvo-jax fewshot train` with this workdir first")
+    return json.loads(path.read_text())
+
+
+def evaluate(workdirs: Sequence[str | Path]) -> str:
+    """One Table 4 from the rows of several finished runs (e.g. H = 64, 128, 256)."""
+    return render_table([row for workdir in workdirs for row in report_data(workdir)["table"]])

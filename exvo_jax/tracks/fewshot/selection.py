@@ -1,7 +1,7 @@
 """Choosing how to personalise on the selection speakers, and scoring a choice as a timed Table 4 row.
 
 The grid holds every gradient mode (`full`, `bias_head`, `lora`) at every K and learning rate of
-`config.adapt`, and `ridge` at every strength of `config.adapt.ridge_strengths`; each point adapts
+`fewshot.adapt`, and `ridge` at every strength of `fewshot.adapt.ridge_strengths`; each point adapts
 every selection speaker (support = first `shots` clips) and is scored on their query clips.
 """
 
@@ -10,21 +10,22 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import ml_collections
 import numpy as np
+from jax.sharding import Mesh
 
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, personalise
 from exvo_jax.tracks.fewshot.inference import speaker_tasks
 from exvo_jax.tracks.fewshot.report import score_row
+from exvo_jax.tracks.fewshot.settings import FewshotSettings
 
 GRADIENT_MODES = ("full", "bias_head", "lora")
 
 
-def adapt_settings(config: ml_collections.ConfigDict, mode: str, steps: int, learning_rate: float,
+def adapt_settings(fewshot: FewshotSettings, mode: str, steps: int, learning_rate: float,
                    ridge_strength: float = AdaptSettings.ridge_strength) -> AdaptSettings:
-    return AdaptSettings(mode=mode, steps=steps, learning_rate=learning_rate, weight_decay=config.adapt.weight_decay,
-                         lora_rank=config.adapt.lora_rank, strategy=config.adapt.strategy,
-                         chunk_size=config.adapt.chunk_size, seed=config.seed, ridge_strength=ridge_strength)
+    return AdaptSettings(mode=mode, steps=steps, learning_rate=learning_rate, weight_decay=fewshot.adapt.weight_decay,
+                         lora_rank=fewshot.adapt.lora_rank, strategy=fewshot.adapt.strategy,
+                         chunk_size=fewshot.adapt.chunk_size, seed=fewshot.seed, ridge_strength=ridge_strength)
 
 
 def describe(settings: AdaptSettings) -> str:
@@ -34,15 +35,15 @@ def describe(settings: AdaptSettings) -> str:
     return f"{settings.mode}, K={settings.steps}, lr={settings.learning_rate:g}"
 
 
-def adaptation_grid(config: ml_collections.ConfigDict) -> list[AdaptSettings]:
-    """Every point of the selection grid, mode by mode in `config.adapt.modes` order."""
+def adaptation_grid(fewshot: FewshotSettings) -> list[AdaptSettings]:
+    """Every point of the selection grid, mode by mode in `fewshot.adapt.modes` order."""
     grid = []
-    for mode in config.adapt.modes:
+    for mode in fewshot.adapt.modes:
         if mode == "ridge":
-            grid += [adapt_settings(config, mode, 0, 0.0, strength) for strength in config.adapt.ridge_strengths]
+            grid += [adapt_settings(fewshot, mode, 0, 0.0, strength) for strength in fewshot.adapt.ridge_strengths]
         else:
-            grid += [adapt_settings(config, mode, steps, lr) for steps in config.adapt.steps
-                     for lr in config.adapt.learning_rates]
+            grid += [adapt_settings(fewshot, mode, steps, lr) for steps in fewshot.adapt.steps
+                     for lr in fewshot.adapt.learning_rates]
     return grid
 
 
@@ -65,10 +66,12 @@ def eval_set(split: str, clips, features, targets, shots: int) -> EvalSet:
     return EvalSet(split, [tasks[i] for i in kept], np.concatenate([tasks[i].query_targets for i in kept]), index)
 
 
-def run_adaptation(head_params, data: EvalSet, settings: AdaptSettings, config, progress: bool) -> np.ndarray:
-    """Pooled query predictions `[Q, K]` after adapting to every speaker of `data`."""
-    predictions = personalise(head_params, data.tasks, settings, hidden=config.model.hidden,
-                              outputs=config.model.outputs, buckets=tuple(config.buckets), progress=progress)
+def run_adaptation(head_params, data: EvalSet, settings: AdaptSettings, fewshot: FewshotSettings, progress: bool,
+                   mesh: Mesh) -> np.ndarray:
+    """Pooled query predictions `[Q, K]` after adapting to every speaker of `data` (speakers split over `mesh`)."""
+    predictions = personalise(head_params, data.tasks, settings, hidden=fewshot.model.hidden,
+                              outputs=fewshot.model.outputs, buckets=tuple(fewshot.buckets), progress=progress,
+                              mesh=mesh)
     return np.concatenate(predictions)
 
 
@@ -84,23 +87,24 @@ class Selection:
         candidates = [i for i, p in enumerate(self.points) if modes is None or p.mode in modes]
         return self.points[max(candidates, key=lambda i: self.grid[i]["val_mean_ccc"])] if candidates else None
 
-    def gradient_settings(self, config) -> AdaptSettings:
+    def gradient_settings(self, fewshot: FewshotSettings) -> AdaptSettings:
         """Settings for what needs optimiser steps (episodic training's inner loop): the best selected settings
         unless they are `ridge`, else the best gradient mode's, else `full` at the grid's first K and rate."""
         best = self.best()
         if best.mode != "ridge":
             return best
-        return self.best(GRADIENT_MODES) or adapt_settings(config, "full", config.adapt.steps[0],
-                                                           config.adapt.learning_rates[0])
+        return self.best(GRADIENT_MODES) or adapt_settings(fewshot, "full", fewshot.adapt.steps[0],
+                                                           fewshot.adapt.learning_rates[0])
 
 
-def select_adaptation(head_params, val: EvalSet, config, names, progress: bool) -> Selection:
+def select_adaptation(head_params, val: EvalSet, fewshot: FewshotSettings, names, progress: bool,
+                      mesh: Mesh) -> Selection:
     """Scores the whole grid on the selection split."""
-    points = adaptation_grid(config)
+    points = adaptation_grid(fewshot)
     grid = []
     for settings in points:
         row = score_row("", settings.mode, val.split, names, val.targets,
-                        run_adaptation(head_params, val, settings, config, progress))
+                        run_adaptation(head_params, val, settings, fewshot, progress, mesh))
         ridge = settings.mode == "ridge"  # steps and learning rate 0, no strength for the gradient modes
         grid.append({"mode": settings.mode, "steps": settings.steps, "learning_rate": settings.learning_rate,
                      "ridge_strength": settings.ridge_strength if ridge else None, "val_mean_ccc": row["mean_ccc"]})
@@ -111,14 +115,15 @@ def select_adaptation(head_params, val: EvalSet, config, names, progress: bool) 
 class Scorer:
     """Scores a head + adaptation settings on a split's query clips as a Table 4 row, timed."""
 
-    config: ml_collections.ConfigDict
+    fewshot: FewshotSettings
     model_name: str
     names: list[str]
     progress: bool
+    mesh: Mesh  # speakers are split over its `speakers` axis
 
     def __call__(self, setting: str, data: EvalSet, head_params, settings: AdaptSettings) -> dict:
         start = time.perf_counter()
-        predictions = run_adaptation(head_params, data, settings, self.config, self.progress)
+        predictions = run_adaptation(head_params, data, settings, self.fewshot, self.progress, self.mesh)
         seconds = time.perf_counter() - start
         row = score_row(self.model_name, setting, data.split, self.names, data.targets, predictions)
         return {**row, "seconds": seconds}

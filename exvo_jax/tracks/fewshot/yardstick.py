@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import ml_collections
 import numpy as np
 
 from exvo_jax.data.release import Clip, Corpus
@@ -21,29 +20,30 @@ from exvo_jax.features.corpus import computed_features, has_official, official_f
 from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.ridge import ridge_paths
 from exvo_jax.tracks.fewshot.report import score_row
+from exvo_jax.tracks.fewshot.settings import FewshotSettings
 
 TRIVIAL = "Train mean"
 
 
-def protocol_functionals(config: ml_collections.ConfigDict, corpus: Corpus, splits: Mapping[str, Sequence[Clip]],
+def protocol_functionals(settings: FewshotSettings, corpus: Corpus, splits: Mapping[str, Sequence[Clip]],
                          workdir: str | Path, progress: bool = False) -> dict[str, np.ndarray]:
-    """Functionals `[N, D]` (`config.yardstick.feature_set`) of each protocol split's clips, all from one source.
+    """Functionals `[N, D]` (`settings.yardstick.feature_set`) of each protocol split's clips, all from one source.
 
     The release's own CSVs when every clip used has one, else computed from audio for all of them (one
-    extractor for Train and the scored splits) and cached under `config.cache_dir` (empty:
+    extractor for Train and the scored splits) and cached under `settings.cache_dir` (empty:
     `<workdir>/feature_cache`).
     """
-    feature_set = config.yardstick.feature_set
-    cache = Path(config.cache_dir or Path(workdir) / "feature_cache")
+    feature_set = settings.yardstick.feature_set
+    cache = Path(settings.cache_dir or Path(workdir) / "feature_cache")
     if all(has_official(corpus, clips, feature_set) for clips in splits.values()):
         return {name: official_features(corpus, clips, feature_set, cache, pack=name, progress=progress)
                 for name, clips in splits.items()}
-    return {name: computed_features(corpus, clips, feature_set, cache, pack=name, workers=config.workers or None,
+    return {name: computed_features(corpus, clips, feature_set, cache, pack=name, workers=settings.workers or None,
                                     progress=progress)
             for name, clips in splits.items()}
 
 
-def yardstick_rows(config: ml_collections.ConfigDict, functionals: Mapping[str, np.ndarray],
+def yardstick_rows(settings: FewshotSettings, functionals: Mapping[str, np.ndarray],
                    targets: Mapping[str, np.ndarray], evaluated: Sequence, names: Sequence[str]) -> tuple[list, list]:
     """(Table 4 rows for each evaluated split - Train mean, then the ridge yardstick -, each strength's score).
 
@@ -53,11 +53,11 @@ def yardstick_rows(config: ml_collections.ConfigDict, functionals: Mapping[str, 
     scaler = StandardScaler.fit(functionals["Train"])
     truths = [targets[data.split][data.query_index] for data in evaluated]
     inputs = [scaler.transform(functionals[data.split][data.query_index]) for data in evaluated]
-    paths = ridge_paths(scaler.transform(functionals["Train"]), targets["Train"], config.yardstick.alphas, *inputs)
+    paths = ridge_paths(scaler.transform(functionals["Train"]), targets["Train"], settings.yardstick.alphas, *inputs)
     scores = [{"alpha": float(alpha), "val_mean_ccc": score_row("", "", "", names, truths[0], path[0])["mean_ccc"]}
-              for alpha, path in zip(config.yardstick.alphas, paths)]
+              for alpha, path in zip(settings.yardstick.alphas, paths)]
     best = int(np.argmax([s["val_mean_ccc"] for s in scores]))
-    model, setting = f"{config.yardstick.feature_set} ridge", f"linear yardstick (alpha={scores[best]['alpha']:g})"
+    model, setting = f"{settings.yardstick.feature_set} ridge", f"linear yardstick (alpha={scores[best]['alpha']:g})"
     train_mean = targets["Train"].mean(0)
     rows = [[score_row(TRIVIAL, "trivial predictor", data.split, names, truth,
                        np.broadcast_to(train_mean, truth.shape)),

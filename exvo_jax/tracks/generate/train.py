@@ -1,4 +1,4 @@
-"""`train_and_evaluate(config, workdir)`: Train log-mels -> every model in one compiled program -> previews, export.
+"""`train(settings, workdir)`: Train log-mels -> every model in one compiled program -> previews, export.
 
 The per-emotion GANs (or the one conditional GAN) train in chunks of `log_every` iterations, each chunk one
 call of `exvo_jax.tracks.generate.program.chunk_program`. Between chunks the host checks that every loss is
@@ -13,19 +13,17 @@ itself, process 0 alone writes previews and logs.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import jax
-import ml_collections
 import numpy as np
 from tqdm.auto import tqdm
 
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
-from exvo_jax.tracks.generate import checkpoints
 from exvo_jax.tracks.generate.band_stats import band_frechet
-from exvo_jax.tracks.generate.config import check_config
 from exvo_jax.tracks.generate.data import CONDITIONAL, input_files, load_pool, model_rows, real_examples, train_clips
 from exvo_jax.tracks.generate.previews import write_preview
 from exvo_jax.tracks.generate.program import (chunk_program, init_states, iterations_per_call, model_keys, model_strategy,
@@ -33,77 +31,68 @@ from exvo_jax.tracks.generate.program import (chunk_program, init_states, iterat
 from exvo_jax.tracks.generate.sampler import model_meta, sampler_from
 from exvo_jax.tracks.generate.state import Hyper
 from exvo_jax.models.msg_gan import MSGGAN, msg_gan
-from exvo_jax.parallel import describe_runtime, format_runtime, make_mesh, place, replicated, sharded, to_host
-from exvo_jax.run import WATCH_FIELDS, Run, data_fingerprint, export_model, open_run
+from exvo_jax.parallel import describe_runtime, format_runtime, mesh_from_config, place, replicated, sharded, to_host
+from exvo_jax.run import Run, data_fingerprint, export_model, open_run
+from exvo_jax.run.stacked import first, restore_stacked, save_stacked
+from exvo_jax.tracks.generate.settings import WATCH, GenerateSettings
 
 log = logging.getLogger(__name__)
 
-# Besides the run layer's: settings that extend the run, change what it writes, or how it is spread over devices.
-WATCH = WATCH_FIELDS | {"steps", "log_every", "checkpoint_every", "sample_every", "keep_samples", "grid_columns",
-                        "audio_per_emotion", "collapse_threshold", "fd_samples", "strategy", "mesh.seeds",
-                        "mesh.data"}
 RESULTS_JSON = "results.json"
 
 
-def hyper_from(config: ml_collections.ConfigDict) -> Hyper:
-    return Hyper(optimizer=config.optimizer, g_learning_rate=config.g_learning_rate,
-                 d_learning_rate=config.d_learning_rate, b1=config.b1, b2=config.b2, ema_decay=config.ema_decay,
-                 batch_size=config.batch_size, label_lr_multiplier=config.label_lr_multiplier)
+def hyper_from(settings: GenerateSettings) -> Hyper:
+    return Hyper(optimizer=settings.optimizer, g_learning_rate=settings.g_learning_rate,
+                 d_learning_rate=settings.d_learning_rate, b1=settings.b1, b2=settings.b2, ema_decay=settings.ema_decay,
+                 batch_size=settings.batch_size, label_lr_multiplier=settings.label_lr_multiplier)
 
 
-def gan_from(config: ml_collections.ConfigDict) -> MSGGAN:
-    return msg_gan(depth=config.model.depth, latent_size=config.model.latent_size,
-                   channels=tuple(config.model.channels) or None,
-                   num_classes=NUM_EMOTIONS if config.mode == CONDITIONAL else 0)
+def gan_from(settings: GenerateSettings) -> MSGGAN:
+    return msg_gan(depth=settings.model.depth, latent_size=settings.model.latent_size,
+                   channels=tuple(settings.model.channels) or None,
+                   num_classes=NUM_EMOTIONS if settings.mode == CONDITIONAL else 0)
 
 
-def run_mesh(config: ml_collections.ConfigDict):
-    try:
-        mesh = make_mesh({"seeds": config.mesh.seeds, "data": config.mesh.data})
-    except ValueError as err:
-        raise DataError(f"config.mesh {config.mesh.to_dict()}: {err}") from None
-    if config.batch_size % mesh.shape["data"]:
-        raise DataError(f"config.batch_size {config.batch_size} is not divisible by mesh axis "
-                        f"data={mesh.shape['data']}")
-    return mesh
+def run_mesh(settings: GenerateSettings):
+    """The models over `seeds`, each mini-batch over `data` (`settings.mesh`)."""
+    return mesh_from_config({"seeds": settings.mesh["seeds"], "data": settings.mesh["data"]},
+                            [(settings.batch_size, "data", "batch_size")])
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | Path, *, overwrite: bool = False,
-                       progress: bool = True) -> dict:
-    """Trains the run of `config` in `workdir` to `config.steps` iterations (resuming); returns its summary."""
-    try:
-        check_config(config)
-    except ValueError as err:
-        raise DataError(f"config: {err}") from None
-    clips = train_clips(config)
-    pool = load_pool(config, clips, progress=progress and jax.process_index() == 0)
-    rows = model_rows(config, pool)
-    mesh = run_mesh(config)
-    with open_run(workdir, config, data_fingerprint(input_files(config, clips)), overwrite=overwrite,
+def train(settings: GenerateSettings, workdir: str | Path, *, overwrite: bool = False, progress: bool = True) -> dict:
+    """Trains the run of `settings` in `workdir` to `settings.steps` iterations (resuming); returns its summary."""
+    clips = train_clips(settings)
+    pool = load_pool(settings, clips, progress=progress and jax.process_index() == 0)
+    rows = model_rows(settings, pool)
+    mesh = run_mesh(settings)
+    with open_run(workdir, settings, data_fingerprint(input_files(settings, clips)), overwrite=overwrite,
                   watch_fields=WATCH) as run:
         runtime = describe_runtime(mesh)
         log.info("generate: %s", format_runtime(runtime))
         run.log_event("runtime", **runtime, models=list(rows.names), clips=int(len(clips)))
-        return fit(config, run, pool, rows, mesh, progress)
+        return fit(settings, run, pool, rows, mesh, progress)
 
 
-def fit(config, run: Run, pool, rows, mesh, progress: bool) -> dict:
-    gan, hyper, count = gan_from(config), hyper_from(config), len(rows.names)
+def fit(settings: GenerateSettings, run: Run, pool, rows, mesh, progress: bool) -> dict:
+    gan, hyper, count = gan_from(settings), hyper_from(settings), len(rows.names)
     identities = [NUM_EMOTIONS if name == CONDITIONAL else EMOTIONS.index(name) for name in rows.names]
-    fresh = init_states(gan, hyper, model_keys(config.seed, identities), mesh)
-    step, states = checkpoints.restore(run, fresh, count, mesh)
+    fresh = init_states(gan, hyper, model_keys(settings.seed, identities), mesh)
+    step, restored, _ = restore_stacked(
+        run, lambda layout: jax.tree.map(lambda x: np.zeros((layout["models"], *x.shape[1:]), x.dtype), fresh),
+        mesh, "seeds")
+    step, states = (0, fresh) if step is None else (step, restored)
     index, counts = stacked_rows(rows.index, rows.counts, mesh.shape["seeds"])
     on_mesh = [place(a, sharded(mesh, "seeds")) for a in (index, counts)]
     pool_arrays = place((pool.mels, pool.conditions), replicated(mesh))
-    real = {e: real_examples(pool, rows, e, max(config.fd_samples, config.grid_columns))
+    real = {e: real_examples(pool, rows, e, max(settings.fd_samples, settings.grid_columns))
             for e in (EMOTIONS if rows.names == (CONDITIONAL,) else rows.names)}
     summary = {"names": list(rows.names), "band_fd": {}}
-    bar = tqdm(total=config.steps, initial=step, unit="it", desc="generate",
+    bar = tqdm(total=settings.steps, initial=step, unit="it", desc="generate",
                disable=not progress or not run.is_primary)
-    per_call = iterations_per_call(config.log_every)
-    strategy = model_strategy(config.strategy, index.shape[0] // mesh.shape["seeds"])
-    while step < config.steps:
-        chunk, calls = min(config.log_every, config.steps - step), []
+    per_call = iterations_per_call(settings.log_every)
+    strategy = model_strategy(settings.strategy, index.shape[0] // mesh.shape["seeds"])
+    while step < settings.steps:
+        chunk, calls = min(settings.log_every, settings.steps - step), []
         for start in range(0, chunk, per_call):
             program = chunk_program(gan, hyper, min(per_call, chunk - start), strategy, mesh)
             states, metrics = program(states, pool_arrays, *on_mesh)
@@ -111,26 +100,26 @@ def fit(config, run: Run, pool, rows, mesh, progress: bool) -> dict:
         step += chunk
         calls = to_host(calls)
         losses = {name: np.concatenate([m[name] for m in calls], axis=1)[:count] for name in calls[0]}  # [S, chunk]
-        summary["losses"] = record_losses(run, step, rows.names, losses, config.collapse_threshold)
+        summary["losses"] = record_losses(run, step, rows.names, losses, settings.collapse_threshold)
         bar.update(chunk)
         bar.set_postfix(g=f"{losses['g_loss'][:, -1].mean():.3f}", d=f"{losses['d_loss'][:, -1].mean():.3f}")
-        last = step == config.steps
-        save = step % config.checkpoint_every == 0 or last
-        preview = config.sample_every > 0 and (step % config.sample_every == 0 or last)
+        last = step == settings.steps
+        save = step % settings.checkpoint_every == 0 or last
+        preview = settings.sample_every > 0 and (step % settings.sample_every == 0 or last)
         if save or preview:
-            ema = to_host(checkpoints.first(states.ema_params, count))
-            sampler = sampler_from(model_meta(config, rows.names, step), ema)
+            ema = to_host(first(states.ema_params, count))
+            sampler = sampler_from(model_meta(settings, rows.names, step), ema)
         if save:
-            checkpoints.save(run, step, states, count)
-            export_model(run.workdir, {"ema_params": ema}, model_meta(config, rows.names, step))
+            save_stacked(run, step, states, count)
+            export_model(run.workdir, {"ema_params": ema}, model_meta(settings, rows.names, step))
         if preview and run.is_primary:
-            write_preview(run.workdir, step, sampler, {e: m[:config.grid_columns] for e, m in real.items()},
-                          config.grid_columns, config.audio_per_emotion, config.seed, config.keep_samples)
-            if config.fd_samples:
-                summary["band_fd"] = record_band_fd(run, step, sampler, real, config)
+            write_preview(run.workdir, step, sampler, {e: m[:settings.grid_columns] for e, m in real.items()},
+                          settings.grid_columns, settings.audio_per_emotion, settings.seed, settings.keep_samples)
+            if settings.fd_samples:
+                summary["band_fd"] = record_band_fd(run, step, sampler, real, settings)
     bar.close()
     paths = {"model": str(run.workdir / "model")}
-    if config.sample_every:
+    if settings.sample_every:
         paths["samples"] = str(run.workdir / "samples")
     summary.update(step=step, paths=paths)
     run.write_json(RESULTS_JSON, summary)
@@ -157,9 +146,17 @@ def record_losses(run: Run, step: int, names, losses: dict, threshold: float) ->
     return {name: dict(zip(names, map(float, value))) for name, value in means.items()}
 
 
-def record_band_fd(run: Run, step: int, sampler, real: dict, config) -> dict:
+def record_band_fd(run: Run, step: int, sampler, real: dict, settings) -> dict:
     """Band-statistics Frechet distance of `fd_samples` EMA samples to each emotion's real clips (logged)."""
-    key = jax.random.fold_in(jax.random.PRNGKey(config.seed + 1), step)
-    fd = {e: band_frechet(sampler.mels(e, config.fd_samples, key), m) for e, m in real.items() if len(m) > 1}
+    key = jax.random.fold_in(jax.random.PRNGKey(settings.seed + 1), step)
+    fd = {e: band_frechet(sampler.mels(e, settings.fd_samples, key), m) for e, m in real.items() if len(m) > 1}
     run.log_metrics(step, **{f"band_fd/{e}": v for e, v in fd.items()})
     return fd
+
+
+def report_data(workdir: str | Path) -> dict:
+    """The summary a finished `train` wrote in `workdir` (`results.json`): models, losses, iterations, paths."""
+    path = Path(workdir) / RESULTS_JSON
+    if not path.exists():
+        raise DataError(f"{path}: missing; run `exvo-jax generate train` with this workdir first")
+    return json.loads(path.read_text())

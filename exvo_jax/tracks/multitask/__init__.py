@@ -1,6 +1,11 @@
-"""Multitask track: emotion intensities, age and country from clip-level features, several seeds at once."""
+"""Multitask track: emotion intensities, age and country from clip-level features, several seeds at once.
 
-from exvo_jax.tracks.multitask.report import render_markdown
-from exvo_jax.tracks.multitask.train import train_and_evaluate
+The track's public surface is `__all__` (see `exvo_jax.tracks`).
+"""
 
-__all__ = ["render_markdown", "train_and_evaluate"]
+from exvo_jax.tracks.multitask.predict import predict
+from exvo_jax.tracks.multitask.report import evaluate, report_data
+from exvo_jax.tracks.multitask.settings import MultitaskSettings, settings
+from exvo_jax.tracks.multitask.train import train
+
+__all__ = ["MultitaskSettings", "evaluate", "predict", "report_data", "settings", "train"]

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import jax
-import ml_collections
 import numpy as np
 from jax.experimental import multihost_utils
 
@@ -24,6 +23,7 @@ from exvo_jax.features.cache import AudioItem
 from exvo_jax.features.corpus import functionals, has_official, release_features
 from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import TaskSpec, exvo_tasks
+from exvo_jax.tracks.multitask.settings import MultitaskSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,11 +77,11 @@ def _exvo_labels(clips) -> dict[str, np.ndarray]:
     return {"emotion": arrays["emotions"], "age": arrays["age"], "country": arrays["country"]}
 
 
-def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> MultitaskData:
-    corpus = read_release(config.data_dir, test_labels=config.test_labels)
-    cache = run_cache_dir(workdir, config.cache_dir)
-    features = release_features(corpus, config.feature_set, cache, workers=config.workers or None,
-                                recompute_features=config.recompute_features, progress=progress)
+def load_exvo(settings: MultitaskSettings, workdir: str | Path, progress: bool = True) -> MultitaskData:
+    corpus = read_release(settings.data_dir, test_labels=settings.test_labels)
+    cache = run_cache_dir(workdir, settings.cache_dir)
+    features = release_features(corpus, settings.feature_set, cache, workers=settings.workers or None,
+                                recompute_features=settings.recompute_features, progress=progress)
     splits = {}
     for name in ("Train", "Val", "Test"):
         clips = corpus.split(name)
@@ -89,9 +89,9 @@ def load_exvo(config: ml_collections.ConfigDict, workdir: str | Path, progress: 
         splits[name] = SplitData(tuple(c.file_id for c in clips), features[name], labels) if clips else None
     for name in ("Train", "Val"):
         if splits[name] is None or splits[name].labels is None:
-            raise DataError(f"{config.data_dir}: the {name} split is empty or unlabelled")
+            raise DataError(f"{settings.data_dir}: the {name} split is empty or unlabelled")
     return MultitaskData(
-        tasks=select_tasks(exvo_tasks(), config.tasks),
+        tasks=select_tasks(exvo_tasks(), settings.tasks),
         train=splits["Train"],
         val=splits["Val"],
         test=splits["Test"],
@@ -107,15 +107,15 @@ def nonverbal_tasks() -> tuple[TaskSpec, ...]:
     )
 
 
-def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> MultitaskData:
-    fold = None if config.fold < 0 else config.fold
-    parts = nonverbal.split_corpus(nonverbal.read_corpus(config.data_dir), fold=fold, folds=config.folds)
-    cache = run_cache_dir(workdir, config.cache_dir)
+def load_nonverbal(settings: MultitaskSettings, workdir: str | Path, progress: bool = True) -> MultitaskData:
+    fold = None if settings.fold < 0 else settings.fold
+    parts = nonverbal.split_corpus(nonverbal.read_corpus(settings.data_dir), fold=fold, folds=settings.folds)
+    cache = run_cache_dir(workdir, settings.cache_dir)
     splits = {}
     for name, clips in parts.items():
         items = [AudioItem(c.file_id, c.path) for c in clips]
-        features = functionals(items, config.feature_set, cache, pack=f"nonverbal-{name}",
-                               workers=config.workers or None, progress=progress)
+        features = functionals(items, settings.feature_set, cache, pack=f"nonverbal-{name}",
+                               workers=settings.workers or None, progress=progress)
         labels = {
             "type": np.array([c.vocal_type for c in clips], np.int32),
             "age": np.array([c.age for c in clips], np.float32),
@@ -123,7 +123,7 @@ def load_nonverbal(config: ml_collections.ConfigDict, workdir: str | Path, progr
         }
         splits[name] = SplitData(tuple(c.file_id for c in clips), features, labels)
     return MultitaskData(
-        tasks=select_tasks(nonverbal_tasks(), config.tasks),
+        tasks=select_tasks(nonverbal_tasks(), settings.tasks),
         train=splits["train"],
         val=splits["validation"],
         test=splits["test"],
@@ -145,42 +145,40 @@ def check_finite(data: MultitaskData, source: str | Path) -> None:
             raise DataError(f"{source}: {name} clip(s) {shown}: features or labels are NaN or infinite")
 
 
-def load_data(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> MultitaskData:
-    """Features and labels for `config.dataset` ("exvo" or "nonverbal") from `config.data_dir`; non-finite
+def load_data(settings: MultitaskSettings, workdir: str | Path, progress: bool = True) -> MultitaskData:
+    """Features and labels for `settings.dataset` ("exvo" or "nonverbal") from `settings.data_dir`; non-finite
     features or labels are a `DataError` naming the clips (a NaN input would make every loss NaN)."""
-    if not config.data_dir:
-        raise DataError("config.data_dir is empty: point it at the corpus folder (--data-dir)")
+    if not settings.data_dir:
+        raise DataError("data_dir is empty: point it at the corpus folder (--data-dir)")
     loaders = {"exvo": load_exvo, "nonverbal": load_nonverbal}
-    if config.dataset not in loaders:
-        raise DataError(f"unknown dataset {config.dataset!r} (expected one of {', '.join(loaders)})")
-    data = loaders[config.dataset](config, workdir, progress)
-    check_finite(data, config.data_dir)
+    data = loaders[settings.dataset](settings, workdir, progress)
+    check_finite(data, settings.data_dir)
     return data
 
 
-def input_files(config: ml_collections.ConfigDict) -> list[Path]:
+def input_files(settings: MultitaskSettings) -> list[Path]:
     """The corpus files the run's features and labels come from (what `load_data` reads), for the fingerprint."""
-    root = Path(config.data_dir)
-    if config.dataset == "nonverbal":
+    root = Path(settings.data_dir)
+    if settings.dataset == "nonverbal":
         return [clip.path for clip in nonverbal.read_corpus(root)]
-    corpus = read_release(root, test_labels=config.test_labels)
-    files = [root / DATA_INFO] + ([root / TEST_LABELS] if config.test_labels else [])
+    corpus = read_release(root, test_labels=settings.test_labels)
+    files = [root / DATA_INFO] + ([root / TEST_LABELS] if settings.test_labels else [])
     splits = [clips for name in SPLITS if (clips := corpus.split(name))]
-    shipped = [has_official(corpus, clips, config.feature_set) and not config.recompute_features for clips in splits]
-    if boaw_size(config.feature_set) is not None and not all(shipped):
+    shipped = [has_official(corpus, clips, settings.feature_set) and not settings.recompute_features for clips in splits]
+    if boaw_size(settings.feature_set) is not None and not all(shipped):
         shipped = [False] * len(splits)  # the codebook is fit on Train audio: every split is computed from audio
     for clips, official in zip(splits, shipped):
-        files += [corpus.feature_path(config.feature_set, c.file_id) if official else c.wav_path for c in clips]
+        files += [corpus.feature_path(settings.feature_set, c.file_id) if official else c.wav_path for c in clips]
     return files
 
 
-def load_once(config: ml_collections.ConfigDict, workdir: str | Path, progress: bool = True) -> MultitaskData:
+def load_once(settings: MultitaskSettings, workdir: str | Path, progress: bool = True) -> MultitaskData:
     """`load_data` on process 0 first (it extracts and caches the features), then on the others (cache hits)."""
     if jax.process_count() == 1:
-        return load_data(config, workdir, progress)
+        return load_data(settings, workdir, progress)
     if jax.process_index() == 0:
         try:
-            data = load_data(config, workdir, progress)
+            data = load_data(settings, workdir, progress)
         except Exception:
             multihost_utils.broadcast_one_to_all(np.int32(0))  # the other processes fail with it
             raise
@@ -188,13 +186,13 @@ def load_once(config: ml_collections.ConfigDict, workdir: str | Path, progress: 
     if jax.process_index() == 0:
         return data
     if not loaded:
-        raise DataError(f"{config.data_dir}: process 0 could not load the data (its error says why)")
-    return load_data(config, workdir, progress=False)
+        raise DataError(f"{settings.data_dir}: process 0 could not load the data (its error says why)")
+    return load_data(settings, workdir, progress=False)
 
 
-def target_scaling(config: ml_collections.ConfigDict, data: MultitaskData) -> dict[str, tuple[float, float]]:
-    """{regression task: (mean, std)} on Train where `config.scale_targets`, else {} (targets in their units)."""
-    if not config.scale_targets:
+def target_scaling(settings: MultitaskSettings, data: MultitaskData) -> dict[str, tuple[float, float]]:
+    """{regression task: (mean, std)} on Train where `settings.scale_targets`, else {} (targets in their units)."""
+    if not settings.scale_targets:
         return {}
     out = {}
     for task in data.tasks:
@@ -204,13 +202,13 @@ def target_scaling(config: ml_collections.ConfigDict, data: MultitaskData) -> di
     return out
 
 
-def class_weights(config: ml_collections.ConfigDict, data: MultitaskData) -> dict[str, tuple[float, ...]]:
-    """{classification task: per-class loss weights} where `config.balance_classes`, else {} (plain mean).
+def class_weights(settings: MultitaskSettings, data: MultitaskData) -> dict[str, tuple[float, ...]]:
+    """{classification task: per-class loss weights} where `settings.balance_classes`, else {} (plain mean).
 
     `n / (classes * n_c)` on Train (0 for a class absent there), as scikit-learn's "balanced": every class
     weighs as much in the loss, which is what UAR rewards.
     """
-    if not config.balance_classes:
+    if not settings.balance_classes:
         return {}
     out = {}
     for task in data.tasks:

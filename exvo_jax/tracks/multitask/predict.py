@@ -27,6 +27,18 @@ def _write_exvo_csv(path: Path, ids: Sequence[str], outputs: Mapping[str, np.nda
     return write_multitask_submission(path, ids, outputs["country"], outputs["age"][:, 0], outputs["emotion"])
 
 
+def predict(workdir: str | Path, out: str | Path, *, data_dir: str | Path | None = None,
+            audio_dir: str | Path | None = None, team: str = "exvo-jax", number: int = 1,
+            progress: bool = True) -> dict[str, Path]:
+    """The trained model's predictions: with `data_dir` (a release) the Test submission and Val predictions in
+    the folder `out` (`predict_release`), with `audio_dir` (any folder of audio) one CSV `out` ("folder")."""
+    if (data_dir is None) == (audio_dir is None):
+        raise DataError("predict needs exactly one of a release folder (--data-dir) or an audio folder (--audio-dir)")
+    if audio_dir is not None:
+        return {"folder": predict_folder(workdir, audio_dir, out)}
+    return predict_release(workdir, data_dir, out, team=team, number=number, progress=progress)
+
+
 def predict_release(workdir: str | Path, data_dir: str | Path, out_dir: str | Path, *, team: str = "exvo-jax",
                     number: int = 1, cache_dir: str | Path | None = None, progress: bool = True) -> dict[str, Path]:
     """Writes `ExVo-Multi_<team>_<n>.csv` for the Test split and `val_predictions.csv` (same columns) for Val."""

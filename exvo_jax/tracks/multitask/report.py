@@ -9,6 +9,7 @@ A run writes them into its workdir through the run layer (`write_outputs`: proce
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from exvo_jax.atomic import atomic_path  # noqa: E402
+from exvo_jax.data.errors import DataError  # noqa: E402
 from exvo_jax.run import Run  # noqa: E402
 
 OUTPUTS = {"markdown": "results.md", "json": "results.json", "plot": "losses.png"}
@@ -118,3 +120,16 @@ def write_outputs(run: Run, results: dict) -> None:
         history = {k: np.asarray(v, np.float64) for k, v in results["history"].items()}
         plot_losses(run.workdir / OUTPUTS["plot"], results["seeds"], history["train_loss"], history["val_loss"],
                     f"{results['dataset']} / {results['feature_set']}")
+
+
+def report_data(workdir: str | Path) -> dict:
+    """The results a finished `train` wrote in `workdir` (`results.json`), as the report renders them."""
+    path = Path(workdir) / OUTPUTS["json"]
+    if not path.exists():
+        raise DataError(f"{path}: missing; run `exvo-jax multitask train` with this workdir first")
+    return json.loads(path.read_text())
+
+
+def evaluate(workdirs: Sequence[str | Path]) -> str:
+    """One Markdown table of the validation (and held-out Test) scores of several finished runs."""
+    return render_markdown([report_data(w) for w in workdirs])

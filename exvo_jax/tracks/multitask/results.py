@@ -17,86 +17,86 @@ from exvo_jax.tracks.multitask.data import MultitaskData, SplitData, target_scal
 from exvo_jax.tracks.multitask.yardstick import yardstick_results
 
 
-def seed_outputs(config, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
+def seed_outputs(settings, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
                  model: MultitaskNet, mesh: Mesh) -> dict[str, np.ndarray]:
     """`{task: [S, N, k]}` outputs of every real seed (stacked `params` on `mesh`), regressions in label units."""
     x = place(scaler.transform(split.features), replicated(mesh))
-    outputs = {k: v[:len(config.seeds)] for k, v in to_host(seeds.make_predict(model, mesh)(params, x)).items()}
-    for name, (mean, std) in target_scaling(config, data).items():
+    outputs = {k: v[:len(settings.seeds)] for k, v in to_host(seeds.make_predict(model, mesh)(params, x)).items()}
+    for name, (mean, std) in target_scaling(settings, data).items():
         outputs[name] = outputs[name] * std + mean
     return outputs
 
 
-def score_outputs(config, data: MultitaskData, split: SplitData, outputs: dict[str, np.ndarray]) -> dict[str, float]:
+def score_outputs(settings, data: MultitaskData, split: SplitData, outputs: dict[str, np.ndarray]) -> dict[str, float]:
     """Scores of one predictor's outputs `{task: [N, k]}` on a labelled split."""
     predictions = {t.name: evaluate.as_labels(t, outputs[t.name]) for t in data.tasks}
-    return evaluate.score(data.tasks, predictions, split.labels, data.column_names, config.ccc_variant)
+    return evaluate.score(data.tasks, predictions, split.labels, data.column_names, settings.ccc_variant)
 
 
-def exported_predictor(config, data: MultitaskData, per_seed_val: dict[str, np.ndarray], choice: int):
+def exported_predictor(settings, data: MultitaskData, per_seed_val: dict[str, np.ndarray], choice: int):
     """What `predict` will use, from the seeds' Val outputs: `(seed indices, shrinkage, Val outputs)`: every
-    seed combined where `config.ensemble`, else the selected one; regressions shrunk where `config.shrink`."""
-    chosen = list(range(len(config.seeds))) if config.ensemble else [choice]
+    seed combined where `settings.ensemble`, else the selected one; regressions shrunk where `settings.shrink`."""
+    chosen = list(range(len(settings.seeds))) if settings.ensemble else [choice]
     outputs = ensemble.combine(data.tasks, {k: v[chosen] for k, v in per_seed_val.items()})
-    shrinkage = ensemble.choose_shrinkage(data.tasks, outputs, data.val.labels, data.train.labels) if config.shrink else {}
+    shrinkage = ensemble.choose_shrinkage(data.tasks, outputs, data.val.labels, data.train.labels) if settings.shrink else {}
     return chosen, shrinkage, ensemble.shrink(outputs, shrinkage)
 
 
-def score_and_export(config, data: MultitaskData, run: Run, mesh: Mesh, states: seeds.SeedState, scaler: StandardScaler,
+def score_and_export(settings, data: MultitaskData, run: Run, mesh: Mesh, states: seeds.SeedState, scaler: StandardScaler,
                      model: MultitaskNet) -> dict:
     """Scores, the selected seed's model export and the run's tables and plot (process 0)."""
-    n = len(config.seeds)
-    params = seeds.final_params(states, config.restore)
-    val_outputs = seed_outputs(config, data, data.val, params, scaler, model, mesh)
-    per_seed = [score_outputs(config, data, data.val, {k: v[i] for k, v in val_outputs.items()}) for i in range(n)]
+    n = len(settings.seeds)
+    params = seeds.final_params(states, settings.restore)
+    val_outputs = seed_outputs(settings, data, data.val, params, scaler, model, mesh)
+    per_seed = [score_outputs(settings, data, data.val, {k: v[i] for k, v in val_outputs.items()}) for i in range(n)]
     mean, std = report.summary(per_seed)
     trivial = evaluate.score(
         data.tasks, evaluate.trivial_predictions(data.tasks, data.train.labels, len(data.val)),
-        data.val.labels, data.column_names, config.ccc_variant,
+        data.val.labels, data.column_names, settings.ccc_variant,
     )
     host = jax.tree_util.tree_map(lambda v: v[:n], to_host({
         "best_loss": states.best_loss, "best_epoch": states.best_epoch, "epoch": states.epoch,
         "train_loss": states.train_loss, "val_loss": states.val_loss, "params": params}))
-    best_val = host["best_loss"] if config.restore == "best" else np.nanmin(host["val_loss"], 1)
+    best_val = host["best_loss"] if settings.restore == "best" else np.nanmin(host["val_loss"], 1)
     choice = int(np.argmax([evaluate.selection_score(s, float(v)) for s, v in zip(per_seed, best_val)]))
-    members, shrinkage, exported_val = exported_predictor(config, data, val_outputs, choice)
+    members, shrinkage, exported_val = exported_predictor(settings, data, val_outputs, choice)
     bundle = ModelBundle(model, jax.tree_util.tree_map(lambda x: x[np.array(members)], host["params"]), scaler,
-                         config.feature_set, config.dataset, [int(config.seeds[i]) for i in members],
-                         dict(data.column_names), target_scaling(config, data), bool(config.recompute_features),
+                         settings.feature_set, settings.dataset, [int(settings.seeds[i]) for i in members],
+                         dict(data.column_names), target_scaling(settings, data), bool(settings.recompute_features),
                          shrinkage)
     results = {
-        "dataset": config.dataset,
-        "feature_set": config.feature_set,
+        "dataset": settings.dataset,
+        "feature_set": settings.feature_set,
         "tasks": [t.name for t in data.tasks],
-        "restore": config.restore,
-        "seeds": [int(s) for s in config.seeds],
+        "restore": settings.restore,
+        "seeds": [int(s) for s in settings.seeds],
         "per_seed": per_seed,
         "mean": mean,
         "std": std,
         "trivial": trivial,
-        "best_seed": int(config.seeds[choice]),
+        "best_seed": int(settings.seeds[choice]),
         "best_epoch": [int(e) + 1 for e in host["best_epoch"]],
         "epochs_run": [int(e) for e in host["epoch"]],
         "history": {"train_loss": host["train_loss"].tolist(), "val_loss": host["val_loss"].tolist()},
         "exported": {"seeds": bundle.seeds, "shrinkage": {k: list(v) for k, v in shrinkage.items()},
-                     "val": score_outputs(config, data, data.val, exported_val)},
+                     "val": score_outputs(settings, data, data.val, exported_val)},
     }
     labelled_test = data.test is not None and data.test.labels is not None
     if labelled_test:  # held-out scores where Test labels exist
-        test_outputs = seed_outputs(config, data, data.test, params, scaler, model, mesh)
-        test_scores = [score_outputs(config, data, data.test, {k: v[i] for k, v in test_outputs.items()})
+        test_outputs = seed_outputs(settings, data, data.test, params, scaler, model, mesh)
+        test_scores = [score_outputs(settings, data, data.test, {k: v[i] for k, v in test_outputs.items()})
                        for i in range(n)]
         test_mean, test_std = report.summary(test_scores)
         exported_test = ensemble.shrink(ensemble.combine(
             data.tasks, {k: v[np.array(members)] for k, v in test_outputs.items()}), shrinkage)
-        results["exported"]["test"] = score_outputs(config, data, data.test, exported_test)
+        results["exported"]["test"] = score_outputs(settings, data, data.test, exported_test)
         test_trivial = evaluate.score(
             data.tasks, evaluate.trivial_predictions(data.tasks, data.train.labels, len(data.test)),
-            data.test.labels, data.column_names, config.ccc_variant)
+            data.test.labels, data.column_names, settings.ccc_variant)
         results["test"] = {"per_seed": test_scores, "mean": test_mean, "std": test_std, "trivial": test_trivial}
     results["yardstick"] = yardstick_results(
         data.tasks, scaler.transform(data.train.features), data.train.labels, scaler.transform(data.val.features),
-        data.val.labels, data.column_names, config.ccc_variant,
+        data.val.labels, data.column_names, settings.ccc_variant,
         *((scaler.transform(data.test.features), data.test.labels) if labelled_test else ()))
     paths = {name: run.workdir / file for name, file in report.OUTPUTS.items()}
     results["paths"] = {k: str(v) for k, v in {**paths, "model": save_bundle(run.workdir, bundle)}.items()}

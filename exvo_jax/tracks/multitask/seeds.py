@@ -29,7 +29,8 @@ from exvo_jax.parallel import make_mesh, pad_leading, per_device_map, pick_strat
 
 @dataclasses.dataclass(frozen=True)
 class Hyper:
-    """Static training settings baked into the compiled program."""
+    """Static training settings baked into the compiled program (their ranges are checked where the track's
+    settings are built, `exvo_jax.tracks.multitask.settings`)."""
 
     batch_size: int = 8
     max_epochs: int = 20
@@ -39,18 +40,6 @@ class Hyper:
     input_dropout: float = 0.0  # probability of zeroing each (standardised) input feature of a training row
     decay_steps: int = 0  # > 0: the learning rate follows a cosine from its value down to 0 over this many steps
     class_weights: tuple[tuple[str, tuple[float, ...]], ...] = ()  # (task, per-class loss weights); () = unweighted
-
-    def __post_init__(self):
-        if self.batch_size < 1 or self.max_epochs < 1:
-            raise ValueError(f"batch_size and max_epochs must be >= 1: {self}")
-        if self.learning_rate <= 0 or self.weight_decay < 0:
-            raise ValueError(f"learning_rate must be > 0 and weight_decay >= 0: {self}")
-        if self.decay_steps < 0:
-            raise ValueError(f"decay_steps must be >= 0 (0: a constant learning rate), got {self.decay_steps}")
-        if not 0.0 <= self.input_dropout < 1.0:
-            raise ValueError(f"input_dropout must lie in [0, 1), got {self.input_dropout}")
-        if self.intensity_loss not in ("mse", "ccc"):
-            raise ValueError(f"intensity_loss must be 'mse' or 'ccc', got {self.intensity_loss!r}")
 
 
 class Stopping(flax.struct.PyTreeNode):

@@ -2,14 +2,15 @@
 
 Public API (every function takes workdirs and folders, and returns JSON-able dicts):
 
-* `train_classifier(config, workdir, *, overwrite=False, progress=True) -> dict` (`classifier`): trains the
-  FID classifier (config: `experiments/generate/classifier.py`), exports it with the key of its weights and
+* `classifier_settings(config)` and `train_classifier(settings, workdir, *, overwrite=False, progress=True) -> dict`
+  (`classifier`): trains the FID classifier (config: `experiments/generate/classifier.py`), exports it with the key of its weights and
   returns its held-out CCC per emotion (`held_out_ccc`, `held_out_mean_ccc`).
 * `load_classifier(workdir) -> Classifier` (`features`): `Classifier.features(waves)` and
   `Classifier.file_features(paths)` give `(features [N, H], ratings [N, 10])` at each clip's last frame.
 * `reference_features(classifier, classifier_dir, data_dir, split, emotions)` (`reference`): real clips'
   features per emotion, cached with statistics files in the competition's format.
-* `frechet_report(generated, reference) -> dict` (`distances`): FID, FD-infinity, KID and its standard error.
+* `frechet_report(generated, reference) -> dict` (`distances`): FID, FD-infinity, KID and its standard error;
+  `fid_of_folder(generated_dir, classifier_dir, reference=... | reference_stats=... | data_dir=...)` of wavs.
 * `score_folder(classifier_dir, generated_dir, data_dir, *, split="Train", ratings_csv=None) -> dict`
   (`generated`): per-emotion FID / FD-infinity / KID of a generation submission folder, recognition rate,
   HEEP (human ratings CSV, else the classifier proxy, labelled by `heep_source`) and S_Gen;
@@ -19,11 +20,11 @@ Public API (every function takes workdirs and folders, and returns JSON-able dic
 * `read_ratings(path, files)`, `proxy_ratings(outputs)`, `heep_scores(targets, ratings)`,
   `s_gen_scores(fid, heep, source)` (`heep`).
 
-The classifier is `exvo_jax.models.cnn_lstm.CnnLstm`, trained by `exvo_jax.recognition.training`.
+The classifier is `exvo_jax.models.cnn_lstm.CnnLstm`, trained by `exvo_jax.recognition.protocol`.
 """
 
-from exvo_jax.tracks.generate.evaluation.classifier import train_classifier
-from exvo_jax.tracks.generate.evaluation.distances import frechet_report
+from exvo_jax.tracks.generate.evaluation.classifier import classifier_settings, train_classifier
+from exvo_jax.tracks.generate.evaluation.distances import fid_of_folder, frechet_report
 from exvo_jax.tracks.generate.evaluation.features import Classifier, load_classifier
 from exvo_jax.tracks.generate.evaluation.generated import score_features, score_folder
 from exvo_jax.tracks.generate.evaluation.heep import heep_scores, proxy_ratings, read_ratings, s_gen_scores
@@ -32,6 +33,8 @@ from exvo_jax.tracks.generate.evaluation.table3 import fid_table
 
 __all__ = [
     "Classifier",
+    "classifier_settings",
+    "fid_of_folder",
     "fid_table",
     "frechet_report",
     "heep_scores",

@@ -9,10 +9,14 @@ reference's features, so it is None when only statistics are given.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from exvo_jax.tracks.generate.evaluation.reference import features_stats
-from exvo_jax.metrics import GaussianStats, fd_infinity, frechet_distance_f64, kid
+from exvo_jax.data.errors import DataError
+from exvo_jax.metrics import GaussianStats, fd_infinity, frechet_distance_f64, kid, load_stats
+from exvo_jax.tracks.generate.evaluation.features import load_classifier, wav_files
+from exvo_jax.tracks.generate.evaluation.reference import features_stats, reference_features
 
 
 def frechet_report(generated: np.ndarray, reference: np.ndarray | GaussianStats, *, seed: int = 0) -> dict:
@@ -34,3 +38,21 @@ def frechet_report(generated: np.ndarray, reference: np.ndarray | GaussianStats,
     if not isinstance(reference, GaussianStats):
         report.update(kid(generated, reference), n_reference=len(reference))
     return report
+
+
+def fid_of_folder(generated: str | Path, classifier_dir: str | Path, *, reference: str | Path | None = None,
+                  reference_stats: str | Path | None = None, data_dir: str | Path | None = None, split: str = "Train",
+                  emotion: str | None = None, progress: bool = True) -> dict:
+    """`frechet_report` of every wav under `generated` against one reference, in the classifier's space: a folder
+    of real wavs, a statistics file, or the real clips of `emotion` in `split` of the release at `data_dir`."""
+    if (data_dir is None) != (emotion is None):
+        raise DataError("--emotion goes with --data-dir (the reference is that emotion's clips of --split)")
+    classifier = load_classifier(classifier_dir)
+    features, _ = classifier.file_features(wav_files(generated), progress=progress)
+    if reference_stats:
+        real = load_stats(reference_stats)
+    elif reference:
+        real, _ = classifier.file_features(wav_files(reference), progress=progress)
+    else:
+        real = reference_features(classifier, classifier_dir, data_dir, split, [emotion], progress=progress)[emotion]
+    return {**frechet_report(features, real), "classifier_key": classifier.key}
