@@ -50,7 +50,7 @@ def evaluation_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path,
     scored = [e for e in emotions_with(data_dir, "Train", MIN_KID_ROWS) if e in trained_sampler.emotions]
     reference = reference_features(classifier, classifier_dir, data_dir, "Train", scored, progress=progress)
     gen = generate_config(config, corpus)
-    untrained, key = untrained_sampler(gen, trained_sampler.names), jax.random.PRNGKey(gen.seed)
+    untrained, key = untrained_sampler(gen, trained_sampler), jax.random.PRNGKey(gen.seed)
     folder = out / "generate" / UNTRAINED
     for emotion in scored:
         write_generated_clips(folder, {emotion: list(untrained.waves(emotion, config.generate_clips, key))},

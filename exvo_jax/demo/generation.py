@@ -9,6 +9,7 @@ report's Figure 2 are kept in `generate/figure2.npz`.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -19,9 +20,10 @@ from exvo_jax.atomic import atomic_path
 from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
 from exvo_jax.tracks.generate import checkpoints
 from exvo_jax.tracks.generate.band_stats import band_frechet, band_frechet_matrix
-from exvo_jax.tracks.generate.data import CONDITIONAL, load_pool, model_rows, train_clips
+from exvo_jax.tracks.generate.condition import dominant_rows
+from exvo_jax.tracks.generate.data import CONDITIONAL, load_pool, train_clips
 from exvo_jax.tracks.generate.program import init_states, model_keys
-from exvo_jax.tracks.generate.sampler import Sampler, load_sampler, model_meta, sampler_from, write_submission
+from exvo_jax.tracks.generate.sampler import Sampler, load_sampler, write_submission
 from exvo_jax.tracks.generate.train import gan_from, hyper_from, train_and_evaluate
 from exvo_jax.parallel import to_host
 
@@ -43,24 +45,19 @@ def gan_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, progre
     return {"workdir": str(workdir), "step": int(summary["step"]), "submission": str(folder), "clips": len(paths)}
 
 
-def untrained_sampler(gen: ml_collections.ConfigDict, names: tuple[str, ...]) -> Sampler:
-    """The generators as initialised, before any update (the same keys as the trained run)."""
-    identities = [NUM_EMOTIONS if name == CONDITIONAL else EMOTIONS.index(name) for name in names]
+def untrained_sampler(gen: ml_collections.ConfigDict, trained: Sampler) -> Sampler:
+    """The trained run's generators as initialised (the same keys), sampled alike (its condition vectors too)."""
+    identities = [NUM_EMOTIONS if name == CONDITIONAL else EMOTIONS.index(name) for name in trained.names]
     states = init_states(gan_from(gen), hyper_from(gen), model_keys(gen.seed, identities))
-    return sampler_from(model_meta(gen, names, 0), to_host(checkpoints.first(states.ema_params, len(names))))
-
-
-def dominant_rows(intensities: np.ndarray, emotion: str) -> np.ndarray:
-    """Rows whose strongest emotion is `emotion` (how a conditional model's `hard` label is set)."""
-    return np.flatnonzero(np.argmax(intensities, axis=-1) == EMOTIONS.index(emotion))
+    return dataclasses.replace(trained, ema_params=to_host(checkpoints.first(states.ema_params, len(trained.names))))
 
 
 def band_fd_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, progress: bool) -> dict:
     """Band-statistics Frechet distances of the trained and the untrained generator; Figure 2's mels."""
     gen = generate_config(config, corpus)
     pool = load_pool(gen, train_clips(gen), progress=progress)
-    names = model_rows(gen, pool).names
-    trained, untrained = load_sampler(out / "generate"), untrained_sampler(gen, names)
+    trained = load_sampler(out / "generate")
+    untrained = untrained_sampler(gen, trained)
     rows = {e: dominant_rows(pool.intensities, e) for e in trained.emotions}
     real = {e: pool.mels[r] for e, r in rows.items() if len(r) > 1}
     key = jax.random.PRNGKey(gen.seed + 2)

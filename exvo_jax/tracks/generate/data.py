@@ -7,7 +7,7 @@ mini-batches from this pool inside the compiled program, each model through its 
 * per emotion: the clips whose intensity for that emotion is exactly 1.0, the reference's rule. A clip
   can belong to several sets. In the synthetic corpus every clip has exactly one emotion at 1.0 (its
   dominant one; the others stay at or below 0.9), so there the sets split the clips by dominant emotion.
-* conditional: every clip, with its conditioning vector (one-hot dominant emotion, or the intensities).
+* conditional: every clip, with its conditioning vector (`exvo_jax.tracks.generate.condition`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import DATA_INFO, Clip, read_release
 from exvo_jax.data.schema import COUNTRIES, EMOTIONS
 from exvo_jax.features.logmel import MelGeometry, log_mel
+from exvo_jax.tracks.generate.condition import clip_conditions, dominant_rows
 
 MEL_BATCH = 256  # clips per call of the log-mel front end
 CONDITIONAL = "conditional"  # the name of the one model of a conditional run
@@ -89,20 +90,10 @@ def clip_mels(clips: tuple[Clip, ...], geometry: MelGeometry, progress: bool = T
     return out
 
 
-def condition_vectors(intensities: np.ndarray, condition: str) -> np.ndarray:
-    """`[N, 10]` float32: one-hot of the dominant emotion (first on ties) or the intensities clipped to [0, 1]."""
-    intensities = np.asarray(intensities, np.float32)
-    if condition == "hard":
-        return np.eye(len(EMOTIONS), dtype=np.float32)[np.argmax(intensities, axis=-1)]
-    if condition == "soft":
-        return np.clip(intensities, 0.0, 1.0)
-    raise ValueError(f"condition must be 'hard' or 'soft', got {condition!r}")
-
-
 def load_pool(config: ml_collections.ConfigDict, clips: tuple[Clip, ...], progress: bool = True) -> MelPool:
     intensities = np.stack([c.emotions for c in clips]).astype(np.float32)  # [N, 10]
     return MelPool(file_ids=tuple(c.file_id for c in clips), mels=clip_mels(clips, geometry_of(config), progress),
-                   intensities=intensities, conditions=condition_vectors(intensities, config.condition))
+                   intensities=intensities, conditions=clip_conditions(intensities, config.condition))
 
 
 def model_rows(config: ml_collections.ConfigDict, pool: MelPool) -> ModelRows:
@@ -130,5 +121,5 @@ def real_examples(pool: MelPool, rows: ModelRows, emotion: str, count: int) -> n
         s = rows.names.index(emotion)
         chosen = rows.index[s, :rows.counts[s]]
     else:
-        chosen = np.flatnonzero(np.argmax(pool.intensities, axis=-1) == EMOTIONS.index(emotion))
+        chosen = dominant_rows(pool.intensities, emotion)
     return pool.mels[chosen[:count]]

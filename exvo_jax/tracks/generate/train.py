@@ -25,6 +25,7 @@ from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
 from exvo_jax.tracks.generate import checkpoints
 from exvo_jax.tracks.generate.band_stats import band_frechet
+from exvo_jax.tracks.generate.condition import emotion_conditions
 from exvo_jax.tracks.generate.config import check_config
 from exvo_jax.tracks.generate.data import CONDITIONAL, input_files, load_pool, model_rows, real_examples, train_clips
 from exvo_jax.tracks.generate.previews import write_preview
@@ -97,6 +98,7 @@ def fit(config, run: Run, pool, rows, mesh, progress: bool) -> dict:
     pool_arrays = place((pool.mels, pool.conditions), replicated(mesh))
     real = {e: real_examples(pool, rows, e, max(config.fd_samples, config.grid_columns))
             for e in (EMOTIONS if rows.names == (CONDITIONAL,) else rows.names)}
+    conditions = emotion_conditions(pool.intensities, config.condition) if rows.names == (CONDITIONAL,) else None
     summary = {"names": list(rows.names), "band_fd": {}}
     bar = tqdm(total=config.steps, initial=step, unit="it", desc="generate",
                disable=not progress or not run.is_primary)
@@ -119,10 +121,11 @@ def fit(config, run: Run, pool, rows, mesh, progress: bool) -> dict:
         preview = config.sample_every > 0 and (step % config.sample_every == 0 or last)
         if save or preview:
             ema = to_host(checkpoints.first(states.ema_params, count))
-            sampler = sampler_from(model_meta(config, rows.names, step), ema)
+            meta = model_meta(config, rows.names, step, conditions=conditions)
+            sampler = sampler_from(meta, ema)
         if save:
             checkpoints.save(run, step, states, count)
-            export_model(run.workdir, {"ema_params": ema}, model_meta(config, rows.names, step))
+            export_model(run.workdir, {"ema_params": ema}, meta)
         if preview and run.is_primary:
             write_preview(run.workdir, step, sampler, {e: m[:config.grid_columns] for e, m in real.items()},
                           config.grid_columns, config.audio_per_emotion, config.seed, config.keep_samples)
