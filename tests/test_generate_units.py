@@ -11,7 +11,8 @@ from exvo_jax.config_files import load_config
 from exvo_jax.data.errors import DataError
 from exvo_jax.tracks.generate.band_stats import band_features, band_frechet, band_frechet_matrix
 from exvo_jax.tracks.generate.config import check_config, default_config, make_tiny
-from exvo_jax.tracks.generate.data import MelPool, condition_vectors, model_rows, real_examples
+from exvo_jax.tracks.generate.condition import clip_conditions
+from exvo_jax.tracks.generate.data import MelPool, model_rows, real_examples
 from exvo_jax.tracks.generate.previews import prune
 from exvo_jax.tracks.generate.program import iterations_per_call, model_strategy
 from exvo_jax.tracks.generate.train import record_losses
@@ -48,7 +49,7 @@ def pool_of(intensities) -> MelPool:
     intensities = np.asarray(intensities, np.float32)
     n = len(intensities)
     mels = np.arange(n, dtype=np.float32)[:, None, None] * np.ones((1, 2, 3), np.float32)
-    return MelPool(tuple(str(i) for i in range(n)), mels, intensities, condition_vectors(intensities, "hard"))
+    return MelPool(tuple(str(i) for i in range(n)), mels, intensities, clip_conditions(intensities, "hard"))
 
 
 def test_per_emotion_sets_take_the_clips_at_exactly_one_and_conditional_takes_all():
@@ -70,13 +71,6 @@ def test_per_emotion_sets_take_the_clips_at_exactly_one_and_conditional_takes_al
     sets = model_rows(config, pool)
     assert sets.names == ("conditional",) and sets.counts.tolist() == [4]
     assert real_examples(pool, sets, "Awe", 5)[:, 0, 0].tolist() == [0.0, 1.0, 3.0]  # dominant emotion
-
-
-def test_condition_vectors():
-    intensities = np.array([[0.2, 1.0, 0.5] + [0.0] * 7, [1.0, 1.0] + [1.2] + [0.0] * 7])
-    np.testing.assert_array_equal(condition_vectors(intensities, "hard").argmax(1), [1, 2])
-    assert condition_vectors(intensities, "hard").sum() == 2
-    np.testing.assert_allclose(condition_vectors(intensities, "soft")[1, :3], [1.0, 1.0, 1.0])
 
 
 def test_band_statistics_and_their_frechet_distance():

@@ -10,12 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from exvo_jax.tracks.generate.condition import clip_conditions
 from exvo_jax.tracks.generate.losses import ema_update, rahinge_discriminator_loss, rahinge_generator_loss
 from exvo_jax.models.msg_gan import (
     EqualConv,
     EqualDense,
     channel_schedule,
-    hard_condition,
     mel_pyramid,
     minibatch_stddev,
     msg_gan,
@@ -24,7 +24,6 @@ from exvo_jax.models.msg_gan import (
     msg_gan_tiny,
     pixel_norm,
     scale_shapes,
-    soft_condition,
     upsample2x,
 )
 
@@ -156,8 +155,8 @@ def test_conditioning_off_is_the_unconditional_net(tiny):
     g, d, g_vars, d_vars, z, fakes, g_apply, d_apply = tiny
     assert msg_gan(depth=4, latent_size=16, num_classes=0) == msg_gan_tiny()
     cg, cd = msg_gan_tiny(num_classes=10)
-    intensities = jnp.asarray(np.random.default_rng(4).uniform(size=(3, 10)), jnp.float32)
-    condition = soft_condition(intensities)
+    intensities = np.random.default_rng(4).uniform(size=(3, 10))
+    condition = jnp.asarray(clip_conditions(intensities, "soft"))
     kernels = []
     for module, plain, args in ((cg, g_vars, (z, condition)), (cd, d_vars, (fakes, condition))):
         shapes = dict(jax.eval_shape(module.init, jax.random.key(0), *args)["params"])
@@ -171,7 +170,7 @@ def test_conditioning_off_is_the_unconditional_net(tiny):
     cg_vars, cd_vars = (with_label_embed(v, k) for v, k in zip((g_vars, d_vars), kernels))
     conditional_fakes = cg_apply(cg_vars, z, condition)
     assert not np.allclose(conditional_fakes[-1], fakes[-1])
-    fake_condition = hard_condition(intensities)
+    fake_condition = jnp.asarray(clip_conditions(intensities, "hard"))
     cd_apply = jax.jit(cd.apply)
     zero_scores = (cd_apply(zero_d, fakes, condition), cd_apply(zero_d, conditional_fakes, fake_condition))
     separate = (d_apply(d_vars, fakes), d_apply(d_vars, conditional_fakes))  # the unconditional D
@@ -180,12 +179,6 @@ def test_conditioning_off_is_the_unconditional_net(tiny):
     assert not np.allclose(d_real, zero_scores[0], atol=1e-3)  # the projection term counts
     with pytest.raises(ValueError, match="needs a"):
         jax.eval_shape(cd.apply, cd_vars, fakes)
-
-
-def test_condition_helpers():
-    intensities = jnp.array([[0.1, 0.9, 0.9], [1.2, 0.0, -0.1]])
-    np.testing.assert_array_equal(hard_condition(intensities), [[0, 1, 0], [1, 0, 0]])
-    np.testing.assert_allclose(soft_condition(intensities), [[0.1, 0.9, 0.9], [1.0, 0.0, 0.0]])
 
 
 def test_rahinge_on_a_hand_computed_example_and_ema():

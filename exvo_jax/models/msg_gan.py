@@ -19,7 +19,7 @@ fake concatenated into one batch; the trainer (`exvo_jax.tracks.generate.steps`)
 parallelism the statistic is over the global batch.
 
 Class conditioning (`num_classes > 0`) takes a `[B, num_classes]` float vector: a one-hot dominant
-emotion or the soft intensities (`hard_condition`, `soft_condition`). G adds a linear label embedding
+emotion or the soft intensities (`exvo_jax.tracks.generate.condition`). G adds a linear label embedding
 (`label_embed`: no bias, gain 1, so a soft vector embeds as the intensity-weighted sum of class
 embeddings) to the normalised z before the first layer; D is a projection discriminator, score +
 <label_embed(c), phi(x)>, phi the features before the final 1x1. Adding rather than concatenating keeps
@@ -89,16 +89,6 @@ def mel_pyramid(mel: jax.Array, depth: int) -> list[jax.Array]:
         raise ValueError(f"mel of shape {mel.shape} cannot be pooled {depth - 1} times by 2")
     windows = [(2**i, 2**i) for i in range(depth - 1, 0, -1)]
     return [nn.avg_pool(mel, window, strides=window) for window in windows] + [mel]
-
-
-def hard_condition(intensities: jax.Array) -> jax.Array:
-    """One-hot of the dominant emotion (first on ties): `[B, K]` intensities -> `[B, K]` float32."""
-    return jax.nn.one_hot(jnp.argmax(intensities, axis=-1), intensities.shape[-1], dtype=jnp.float32)
-
-
-def soft_condition(intensities: jax.Array) -> jax.Array:
-    """The intensities themselves, clipped to [0, 1] (not renormalised, so strength is kept): `[B, K]` float32."""
-    return jnp.clip(jnp.asarray(intensities, jnp.float32), 0.0, 1.0)
 
 
 _DIMENSIONS = ("NHWC", "HWIO", "NHWC")

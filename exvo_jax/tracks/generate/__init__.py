@@ -1,7 +1,7 @@
 """Generate track: mel GANs trained per emotion or class-conditionally, sampling, and their evaluation.
 
 `settings` (the frozen settings), `config` (their defaults as a config), `data` (Train log-mels in memory,
-each model's clips), `state` / `steps` / `program` (the two-player state, one iteration, many models in one
+each model's clips), `condition` (the conditional GAN's emotion vectors, for training and sampling), `state` / `steps` / `program` (the two-player state, one iteration, many models in one
 compiled program), `train`, `sampler` (EMA generators -> log-mels -> wavs, the submission layout),
 `previews` (sample grids and audio during training), `band_stats` (a fixed band-statistics Frechet
 distance), `losses` (RaHinge, EMA), `evaluation` (the FID classifier, FID / FD-infinity / KID, Table 3,

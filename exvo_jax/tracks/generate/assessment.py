@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -27,13 +28,14 @@ from exvo_jax.parallel import to_host
 from exvo_jax.run.stacked import first
 from exvo_jax.submission import write_generated_clips
 from exvo_jax.tracks.generate.band_stats import band_frechet, band_frechet_matrix
-from exvo_jax.tracks.generate.data import CONDITIONAL, load_pool, model_rows, train_clips
+from exvo_jax.tracks.generate.condition import dominant_rows
+from exvo_jax.tracks.generate.data import CONDITIONAL, load_pool, train_clips
 from exvo_jax.tracks.generate.evaluation import load_classifier, reference_features, score_features
 from exvo_jax.tracks.generate.evaluation.features import generated_sets
 from exvo_jax.tracks.generate.evaluation.reference import emotion_clips
 from exvo_jax.tracks.generate.evaluation.table3 import matrix_cells, train_val_matrix
 from exvo_jax.tracks.generate.program import init_states, model_keys
-from exvo_jax.tracks.generate.sampler import Sampler, load_sampler, model_meta, sampler_from
+from exvo_jax.tracks.generate.sampler import Sampler, load_sampler
 from exvo_jax.tracks.generate.settings import GenerateSettings
 from exvo_jax.tracks.generate.train import gan_from, hyper_from
 
@@ -41,23 +43,18 @@ FIGURE = "figure2.npz"
 UNTRAINED = "untrained_submission"
 
 
-def untrained_sampler(settings: GenerateSettings, names: tuple[str, ...]) -> Sampler:
-    """The generators as initialised, before any update (the same keys as the trained run)."""
-    identities = [NUM_EMOTIONS if name == CONDITIONAL else EMOTIONS.index(name) for name in names]
+def untrained_sampler(settings: GenerateSettings, trained: Sampler) -> Sampler:
+    """The trained run's generators as initialised (the same keys), sampled alike (its condition vectors too)."""
+    identities = [NUM_EMOTIONS if name == CONDITIONAL else EMOTIONS.index(name) for name in trained.names]
     states = init_states(gan_from(settings), hyper_from(settings), model_keys(settings.seed, identities))
-    return sampler_from(model_meta(settings, names, 0), to_host(first(states.ema_params, len(names))))
-
-
-def dominant_rows(intensities: np.ndarray, emotion: str) -> np.ndarray:
-    """Rows whose strongest emotion is `emotion` (how a conditional model's `hard` label is set)."""
-    return np.flatnonzero(np.argmax(intensities, axis=-1) == EMOTIONS.index(emotion))
+    return dataclasses.replace(trained, ema_params=to_host(first(states.ema_params, len(trained.names))))
 
 
 def band_distances(settings: GenerateSettings, workdir: Path, figure_clips: int, progress: bool) -> dict:
     """Band-statistics Frechet distances of the trained and the untrained generator; Figure 2's mels."""
     pool = load_pool(settings, train_clips(settings), progress=progress)
-    names = model_rows(settings, pool).names
-    trained, untrained = load_sampler(workdir), untrained_sampler(settings, names)
+    trained = load_sampler(workdir)
+    untrained = untrained_sampler(settings, trained)
     rows = {e: dominant_rows(pool.intensities, e) for e in trained.emotions}
     real = {e: pool.mels[r] for e, r in rows.items() if len(r) > 1}
     key = jax.random.PRNGKey(settings.seed + 2)
@@ -93,7 +90,7 @@ def classifier_scores(settings: GenerateSettings, workdir: Path, classifier_dir:
     trained_sampler = load_sampler(workdir)
     scored = [e for e in emotions_with(data_dir, "Train", MIN_KID_ROWS) if e in trained_sampler.emotions]
     reference = reference_features(classifier, classifier_dir, data_dir, "Train", scored, progress=progress)
-    untrained, key = untrained_sampler(settings, trained_sampler.names), jax.random.PRNGKey(settings.seed)
+    untrained, key = untrained_sampler(settings, trained_sampler), jax.random.PRNGKey(settings.seed)
     folder = Path(workdir) / UNTRAINED
     for emotion in scored:
         write_generated_clips(folder, {emotion: list(untrained.waves(emotion, clips, key))}, clips_per_emotion=clips)

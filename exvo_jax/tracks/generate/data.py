@@ -7,7 +7,7 @@ mini-batches from this pool inside the compiled program, each model through its 
 * per emotion: the clips whose intensity for that emotion is exactly 1.0, the reference's rule. A clip
   can belong to several sets. In the synthetic corpus every clip has exactly one emotion at 1.0 (its
   dominant one; the others stay at or below 0.9), so there the sets split the clips by dominant emotion.
-* conditional: every clip, with its conditioning vector (one-hot dominant emotion, or the intensities).
+* conditional: every clip, with its conditioning vector (`exvo_jax.tracks.generate.condition`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import ml_collections
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -24,6 +23,8 @@ from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import DATA_INFO, Clip, read_release
 from exvo_jax.data.schema import COUNTRIES, EMOTIONS
 from exvo_jax.features.logmel import MelGeometry, log_mel
+from exvo_jax.tracks.generate.condition import clip_conditions, dominant_rows
+from exvo_jax.tracks.generate.settings import GenerateSettings
 
 MEL_BATCH = 256  # clips per call of the log-mel front end
 CONDITIONAL = "conditional"  # the name of the one model of a conditional run
@@ -48,28 +49,28 @@ class ModelRows:
     counts: np.ndarray
 
 
-def geometry_of(config: ml_collections.ConfigDict) -> MelGeometry:
-    return MelGeometry(n_mels=config.mel.n_mels, hop=config.mel.hop, frames=config.mel.frames)
+def geometry_of(settings: GenerateSettings) -> MelGeometry:
+    return MelGeometry(n_mels=settings.mel.n_mels, hop=settings.mel.hop, frames=settings.mel.frames)
 
 
-def train_clips(config: ml_collections.ConfigDict) -> tuple[Clip, ...]:
-    """Labelled Train clips of `config.data_dir`, of `config.country` where set."""
-    if not config.data_dir:
-        raise DataError("no data folder: pass --data-dir or set config.data_dir")
-    clips = [c for c in read_release(config.data_dir).split("Train") if c.emotions is not None]
-    if config.country:
-        if config.country not in COUNTRIES:
-            raise DataError(f"config.country {config.country!r}: expected one of {', '.join(COUNTRIES)}")
-        clips = [c for c in clips if c.country == COUNTRIES.index(config.country)]
+def train_clips(settings: GenerateSettings) -> tuple[Clip, ...]:
+    """Labelled Train clips of `settings.data_dir`, of `settings.country` where set."""
+    if not settings.data_dir:
+        raise DataError("no data folder: pass --data-dir or set settings.data_dir")
+    clips = [c for c in read_release(settings.data_dir).split("Train") if c.emotions is not None]
+    if settings.country:
+        if settings.country not in COUNTRIES:
+            raise DataError(f"settings.country {settings.country!r}: expected one of {', '.join(COUNTRIES)}")
+        clips = [c for c in clips if c.country == COUNTRIES.index(settings.country)]
     if not clips:
-        where = f" from {config.country}" if config.country else ""
-        raise DataError(f"{Path(config.data_dir) / DATA_INFO}: no labelled Train clips{where}")
+        where = f" from {settings.country}" if settings.country else ""
+        raise DataError(f"{Path(settings.data_dir) / DATA_INFO}: no labelled Train clips{where}")
     return tuple(clips)
 
 
-def input_files(config: ml_collections.ConfigDict, clips: tuple[Clip, ...]) -> list[Path]:
+def input_files(settings: GenerateSettings, clips: tuple[Clip, ...]) -> list[Path]:
     """What the run reads, for the run layer's data fingerprint."""
-    return [Path(config.data_dir) / DATA_INFO] + [c.wav_path for c in clips]
+    return [Path(settings.data_dir) / DATA_INFO] + [c.wav_path for c in clips]
 
 
 def clip_mels(clips: tuple[Clip, ...], geometry: MelGeometry, progress: bool = True) -> np.ndarray:
@@ -89,34 +90,24 @@ def clip_mels(clips: tuple[Clip, ...], geometry: MelGeometry, progress: bool = T
     return out
 
 
-def condition_vectors(intensities: np.ndarray, condition: str) -> np.ndarray:
-    """`[N, 10]` float32: one-hot of the dominant emotion (first on ties) or the intensities clipped to [0, 1]."""
-    intensities = np.asarray(intensities, np.float32)
-    if condition == "hard":
-        return np.eye(len(EMOTIONS), dtype=np.float32)[np.argmax(intensities, axis=-1)]
-    if condition == "soft":
-        return np.clip(intensities, 0.0, 1.0)
-    raise ValueError(f"condition must be 'hard' or 'soft', got {condition!r}")
-
-
-def load_pool(config: ml_collections.ConfigDict, clips: tuple[Clip, ...], progress: bool = True) -> MelPool:
+def load_pool(settings: GenerateSettings, clips: tuple[Clip, ...], progress: bool = True) -> MelPool:
     intensities = np.stack([c.emotions for c in clips]).astype(np.float32)  # [N, 10]
-    return MelPool(file_ids=tuple(c.file_id for c in clips), mels=clip_mels(clips, geometry_of(config), progress),
-                   intensities=intensities, conditions=condition_vectors(intensities, config.condition))
+    return MelPool(file_ids=tuple(c.file_id for c in clips), mels=clip_mels(clips, geometry_of(settings), progress),
+                   intensities=intensities, conditions=clip_conditions(intensities, settings.condition))
 
 
-def model_rows(config: ml_collections.ConfigDict, pool: MelPool) -> ModelRows:
+def model_rows(settings: GenerateSettings, pool: MelPool) -> ModelRows:
     """The rows of every model of the run; an emotion without any clip at 1.0 is a `DataError`."""
-    if config.mode == CONDITIONAL:
+    if settings.mode == CONDITIONAL:
         sets = [np.arange(len(pool.file_ids))]
         names = (CONDITIONAL,)
     else:
-        names = tuple(config.emotions)
+        names = tuple(settings.emotions)
         sets = [np.flatnonzero(pool.intensities[:, EMOTIONS.index(e)] == 1.0) for e in names]
         empty = [e for e, rows in zip(names, sets) if rows.size == 0]
         if empty:
-            raise DataError(f"{Path(config.data_dir) / DATA_INFO}: no Train clip has intensity 1.0 for "
-                            f"{', '.join(empty)}; train the conditional model or drop them from config.emotions")
+            raise DataError(f"{Path(settings.data_dir) / DATA_INFO}: no Train clip has intensity 1.0 for "
+                            f"{', '.join(empty)}; train the conditional model or drop them from settings.emotions")
     counts = np.array([rows.size for rows in sets], np.int32)
     index = np.zeros((len(sets), int(counts.max())), np.int32)
     for s, rows in enumerate(sets):
@@ -130,5 +121,5 @@ def real_examples(pool: MelPool, rows: ModelRows, emotion: str, count: int) -> n
         s = rows.names.index(emotion)
         chosen = rows.index[s, :rows.counts[s]]
     else:
-        chosen = np.flatnonzero(np.argmax(pool.intensities, axis=-1) == EMOTIONS.index(emotion))
+        chosen = dominant_rows(pool.intensities, emotion)
     return pool.mels[chosen[:count]]

@@ -4,7 +4,9 @@ A `Sampler` holds the EMA generator weights of a run's models (stacked, one per 
 model) and the geometry they were trained on. It is built from a live training state (previews) or from
 the exported model of a workdir (`load_sampler`), so previews and `exvo-jax generate sample` share one path.
 Emotion e draws its latents and Griffin-Lim phases from `fold_in(key, index of e)`: a clip is the same
-whether one emotion or all are sampled.
+whether one emotion or all are sampled. A conditional model conditions emotion e with row e of the sampling
+vectors recorded in its metadata (`exvo_jax.tracks.generate.condition.emotion_conditions`); metadata without
+them (exported before they were recorded) gets the one-hot rows, as a hard-conditioned model.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from exvo_jax.data.audio import peak_normalise
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
 from exvo_jax.features.logmel import MelGeometry
+from exvo_jax.tracks.generate.condition import one_hots
 from exvo_jax.tracks.generate.data import CONDITIONAL
 from exvo_jax.tracks.generate.program import generate
+from exvo_jax.tracks.generate.settings import GenerateSettings
 from exvo_jax.inversion import mel_to_audio
 from exvo_jax.models.msg_gan import MSGGAN, msg_gan
 from exvo_jax.run import import_model
@@ -39,6 +43,7 @@ class Sampler:
     ema_params: dict
     names: tuple[str, ...]
     geometry: MelGeometry
+    conditions: np.ndarray | None = None  # [10, 10]: row e conditions emotion e (conditional); None: the one-hots
 
     @property
     def emotions(self) -> tuple[str, ...]:
@@ -52,15 +57,14 @@ class Sampler:
         return jax.tree.map(lambda x: x[s], self.ema_params)
 
     def mels(self, emotion: str, n: int, key: jax.Array) -> np.ndarray:
-        """`[n, n_mels, frames]` log-mels of `emotion` (a conditional model gets its one-hot label)."""
-        params, parts = self._model(emotion), []
-        key = jax.random.fold_in(jax.random.fold_in(key, EMOTIONS.index(emotion)), 0)
+        """`[n, n_mels, frames]` log-mels of `emotion` (a conditional model gets its row of `conditions`)."""
+        params, parts, e = self._model(emotion), [], EMOTIONS.index(emotion)
+        rows = one_hots() if self.conditions is None else self.conditions
+        key = jax.random.fold_in(jax.random.fold_in(key, e), 0)
         for start in range(0, n, GENERATE_BATCH):
             size = min(GENERATE_BATCH, n - start)
             z = jax.random.normal(jax.random.fold_in(key, start), (size, self.gan.generator.latent_size))
-            condition = None
-            if self.gan.generator.num_classes:
-                condition = jnp.asarray(np.eye(NUM_EMOTIONS, dtype=np.float32)[[EMOTIONS.index(emotion)] * size])
+            condition = jnp.asarray(rows[[e] * size]) if self.gan.generator.num_classes else None
             parts.append(np.asarray(generate(self.gan, params, z, condition)))
         return np.concatenate(parts)
 
@@ -75,25 +79,35 @@ class Sampler:
         return np.stack([peak_normalise(w) for w in waves])
 
 
-def model_meta(config, names: tuple[str, ...], step: int) -> dict:
-    """What `load_sampler` needs to rebuild the generator (the exported model's metadata)."""
-    return {
+def model_meta(settings: GenerateSettings, names: tuple[str, ...], step: int, *, conditions: np.ndarray | None = None) -> dict:
+    """What `load_sampler` needs to rebuild the generator (the exported model's metadata).
+
+    `conditions`: a conditional run's `[10, 10]` sampling vectors (`emotion_conditions`), required for one.
+    """
+    meta = {
         "track": "generate",
         "names": list(names),
-        "model": {"depth": config.model.depth, "latent_size": config.model.latent_size,
-                  "channels": list(config.model.channels),
+        "model": {"depth": settings.model.depth, "latent_size": settings.model.latent_size,
+                  "channels": list(settings.model.channels),
                   "num_classes": NUM_EMOTIONS if names == (CONDITIONAL,) else 0},
-        "mel": {"n_mels": config.mel.n_mels, "hop": config.mel.hop, "frames": config.mel.frames},
-        "condition": config.condition,
+        "mel": {"n_mels": settings.mel.n_mels, "hop": settings.mel.hop, "frames": settings.mel.frames},
+        "condition": settings.condition,
         "step": int(step),
     }
+    if names == (CONDITIONAL,):
+        if conditions is None:
+            raise ValueError("a conditional run's metadata needs its per-emotion sampling vectors")
+        meta["emotion_conditions"] = np.asarray(conditions, np.float32).tolist()
+    return meta
 
 
 def sampler_from(meta: dict, ema_params) -> Sampler:
     spec = meta["model"]
     gan = msg_gan(depth=spec["depth"], latent_size=spec["latent_size"], channels=tuple(spec["channels"]) or None,
                   num_classes=spec["num_classes"])
-    return Sampler(gan=gan, ema_params=ema_params, names=tuple(meta["names"]), geometry=MelGeometry(**meta["mel"]))
+    conditions = meta.get("emotion_conditions")
+    return Sampler(gan=gan, ema_params=ema_params, names=tuple(meta["names"]), geometry=MelGeometry(**meta["mel"]),
+                   conditions=None if conditions is None else np.asarray(conditions, np.float32))
 
 
 def load_sampler(workdir: str | Path) -> Sampler:

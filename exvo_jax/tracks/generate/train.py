@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.schema import EMOTIONS, NUM_EMOTIONS
 from exvo_jax.tracks.generate.band_stats import band_frechet
+from exvo_jax.tracks.generate.condition import emotion_conditions
 from exvo_jax.tracks.generate.data import CONDITIONAL, input_files, load_pool, model_rows, real_examples, train_clips
 from exvo_jax.tracks.generate.previews import write_preview
 from exvo_jax.tracks.generate.program import (chunk_program, init_states, iterations_per_call, model_keys, model_strategy,
@@ -86,6 +87,7 @@ def fit(settings: GenerateSettings, run: Run, pool, rows, mesh, progress: bool) 
     pool_arrays = place((pool.mels, pool.conditions), replicated(mesh))
     real = {e: real_examples(pool, rows, e, max(settings.fd_samples, settings.grid_columns))
             for e in (EMOTIONS if rows.names == (CONDITIONAL,) else rows.names)}
+    conditions = emotion_conditions(pool.intensities, settings.condition) if rows.names == (CONDITIONAL,) else None
     summary = {"names": list(rows.names), "band_fd": {}}
     bar = tqdm(total=settings.steps, initial=step, unit="it", desc="generate",
                disable=not progress or not run.is_primary)
@@ -108,10 +110,11 @@ def fit(settings: GenerateSettings, run: Run, pool, rows, mesh, progress: bool) 
         preview = settings.sample_every > 0 and (step % settings.sample_every == 0 or last)
         if save or preview:
             ema = to_host(first(states.ema_params, count))
-            sampler = sampler_from(model_meta(settings, rows.names, step), ema)
+            meta = model_meta(settings, rows.names, step, conditions=conditions)
+            sampler = sampler_from(meta, ema)
         if save:
             save_stacked(run, step, states, count)
-            export_model(run.workdir, {"ema_params": ema}, model_meta(settings, rows.names, step))
+            export_model(run.workdir, {"ema_params": ema}, meta)
         if preview and run.is_primary:
             write_preview(run.workdir, step, sampler, {e: m[:settings.grid_columns] for e, m in real.items()},
                           settings.grid_columns, settings.audio_per_emotion, settings.seed, settings.keep_samples)
