@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jax
 
-from exvo_jax.tracks.generate.train import train_and_evaluate
+from exvo_jax.tracks.generate.training import train_and_evaluate
 from tests.test_generate_training import EMOTIONS_USED, STEPS, tiny_config
 
 

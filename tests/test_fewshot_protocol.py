@@ -12,7 +12,7 @@ from exvo_jax.metrics import ccc
 from exvo_jax.tracks.fewshot import predict
 from exvo_jax.tracks.fewshot.inference import speaker_tasks, support_rule
 from exvo_jax.tracks.fewshot.report import score_row, submitted, table_header
-from exvo_jax.tracks.fewshot.train import HELDOUT, SELECT, protocol_splits
+from exvo_jax.tracks.fewshot.training import HELDOUT, SELECT, protocol_splits
 
 
 def clips(spec: str, split: str = "Val"):

@@ -19,7 +19,7 @@ from exvo_jax.recognition.training import (FramedSet, build_model, epoch_batches
                                            train_step_program)
 from exvo_jax.submission.validate import validate_csv
 from exvo_jax.tracks.fewshot import render_table, train_and_evaluate
-from exvo_jax.tracks.fewshot.predict import predict_split
+from exvo_jax.tracks.fewshot.prediction import predict_split
 
 # Margins, measured on this corpus and config (deterministic on CPU), on the held-out Test speakers that
 # chose nothing (epoch, adaptation and head are chosen on Val): the speaker-independent mean CCC is about

@@ -17,7 +17,7 @@ from exvo_jax.tracks.generate.condition import clip_conditions, emotion_conditio
 from exvo_jax.tracks.generate.data import train_clips
 from exvo_jax.tracks.generate.program import generate
 from exvo_jax.tracks.generate.sampler import load_sampler, sampler_from
-from exvo_jax.tracks.generate.train import train_and_evaluate
+from exvo_jax.tracks.generate.training import train_and_evaluate
 
 
 def padded(rows) -> np.ndarray:

@@ -24,7 +24,7 @@ from exvo_jax.tracks.generate.evaluation.classifier import weights_key
 from exvo_jax.tracks.generate.evaluation.reference import STATS_DIR
 from exvo_jax.tracks.generate.program import init_states, model_keys
 from exvo_jax.tracks.generate.sampler import Sampler, load_sampler
-from exvo_jax.tracks.generate.train import gan_from, hyper_from
+from exvo_jax.tracks.generate.training import gan_from, hyper_from
 from exvo_jax.metrics import load_stats
 from exvo_jax.submission.writers import write_generated_clips
 from tests.generate_run import CONFIG

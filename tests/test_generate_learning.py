@@ -18,7 +18,7 @@ from exvo_jax.tracks.generate.band_stats import band_features, band_frechet_matr
 from exvo_jax.tracks.generate.data import load_pool, train_clips
 from exvo_jax.tracks.generate.program import init_states, model_keys
 from exvo_jax.tracks.generate.sampler import Sampler, load_sampler
-from exvo_jax.tracks.generate.train import gan_from, hyper_from
+from exvo_jax.tracks.generate.training import gan_from, hyper_from
 from tests.generate_run import CONFIG, PREVIEW_EVERY, STEPS
 
 SAMPLES = 128  # generated clips per emotion for the distances

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from exvo_jax.config_files import load_config
-from exvo_jax.tracks.generate.train import train_and_evaluate
+from exvo_jax.tracks.generate.training import train_and_evaluate
 from exvo_jax.run import import_model
 from tests.child_processes import child_env
 

@@ -15,7 +15,7 @@ from exvo_jax.tracks.generate.condition import clip_conditions
 from exvo_jax.tracks.generate.data import MelPool, model_rows, real_examples
 from exvo_jax.tracks.generate.previews import prune
 from exvo_jax.tracks.generate.program import iterations_per_call, model_strategy
-from exvo_jax.tracks.generate.train import record_losses
+from exvo_jax.tracks.generate.training import record_losses
 
 CONFIGS = ("msg_gan", "extra_adam", "conditional")
 

@@ -2,7 +2,7 @@
 
 `RecognitionSettings` is what `exvo_jax.recognition.training.fit` reads: the clips' framing, the network,
 AdamW and the data-parallel mesh. The FID classifier's settings are exactly these; the few-shot track's
-settings extend them (`exvo_jax.tracks.fewshot.settings`). `WATCH` names the fields a resumed run may
+settings extend them (`exvo_jax.tracks.fewshot.config`). `WATCH` names the fields a resumed run may
 change: the epoch budget and patience extend it, the evaluation batch and the mesh change speed or
 float rounding.
 """

@@ -27,7 +27,7 @@ from exvo_jax.tracks.fewshot.adapt import adaptation_mesh, personalise
 from exvo_jax.tracks.fewshot.inference import speaker_tasks
 from exvo_jax.tracks.fewshot.report import RESULTS_JSON
 from exvo_jax.tracks.fewshot.selection import adapt_settings, describe
-from exvo_jax.tracks.fewshot.settings import WATCH, FewshotSettings
+from exvo_jax.tracks.fewshot.config import WATCH, FewshotSettings
 
 AGE_SCALE = 50.0  # the head predicts age / 50, of the order of the type scores
 OUTPUTS = NUM_VOCAL_TYPES + 1

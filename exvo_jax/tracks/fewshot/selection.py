@@ -16,7 +16,7 @@ from jax.sharding import Mesh
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, personalise
 from exvo_jax.tracks.fewshot.inference import speaker_tasks
 from exvo_jax.tracks.fewshot.report import score_row
-from exvo_jax.tracks.fewshot.settings import FewshotSettings
+from exvo_jax.tracks.fewshot.config import FewshotSettings
 
 GRADIENT_MODES = ("full", "bias_head", "lora")
 

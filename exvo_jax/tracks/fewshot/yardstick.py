@@ -20,7 +20,7 @@ from exvo_jax.features.corpus import computed_features, has_official, official_f
 from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.ridge import ridge_paths
 from exvo_jax.tracks.fewshot.report import score_row
-from exvo_jax.tracks.fewshot.settings import FewshotSettings
+from exvo_jax.tracks.fewshot.config import FewshotSettings
 
 TRIVIAL = "Train mean"
 

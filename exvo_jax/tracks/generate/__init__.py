@@ -17,8 +17,8 @@ from exvo_jax.tracks.generate.assessment import evaluate
 from exvo_jax.tracks.generate.evaluation import classifier_settings, fid_of_folder, fid_table, train_classifier
 from exvo_jax.tracks.generate.previews import draw_grid
 from exvo_jax.tracks.generate.sampler import write_submission as predict
-from exvo_jax.tracks.generate.settings import GenerateSettings, settings
-from exvo_jax.tracks.generate.train import report_data, train
+from exvo_jax.tracks.generate.config import GenerateSettings, settings
+from exvo_jax.tracks.generate.training import report_data, train
 
 __all__ = ["GenerateSettings", "classifier_settings", "draw_grid", "evaluate", "fid_of_folder", "fid_table",
            "predict", "report_data", "settings", "train", "train_classifier"]

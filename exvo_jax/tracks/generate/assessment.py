@@ -36,8 +36,8 @@ from exvo_jax.tracks.generate.evaluation.reference import emotion_clips
 from exvo_jax.tracks.generate.evaluation.table3 import matrix_cells, train_val_matrix
 from exvo_jax.tracks.generate.program import init_states, model_keys
 from exvo_jax.tracks.generate.sampler import Sampler, load_sampler
-from exvo_jax.tracks.generate.settings import GenerateSettings
-from exvo_jax.tracks.generate.train import gan_from, hyper_from
+from exvo_jax.tracks.generate.config import GenerateSettings
+from exvo_jax.tracks.generate.training import gan_from, hyper_from
 
 FIGURE = "figure2.npz"
 UNTRAINED = "untrained_submission"

@@ -24,7 +24,7 @@ from exvo_jax.data.release import DATA_INFO, Clip, read_release
 from exvo_jax.data.schema import COUNTRIES, EMOTIONS
 from exvo_jax.features.logmel import MelGeometry, log_mel
 from exvo_jax.tracks.generate.condition import clip_conditions, dominant_rows
-from exvo_jax.tracks.generate.settings import GenerateSettings
+from exvo_jax.tracks.generate.config import GenerateSettings
 
 MEL_BATCH = 256  # clips per call of the log-mel front end
 CONDITIONAL = "conditional"  # the name of the one model of a conditional run
@@ -56,11 +56,11 @@ def geometry_of(settings: GenerateSettings) -> MelGeometry:
 def train_clips(settings: GenerateSettings) -> tuple[Clip, ...]:
     """Labelled Train clips of `settings.data_dir`, of `settings.country` where set."""
     if not settings.data_dir:
-        raise DataError("no data folder: pass --data-dir or set settings.data_dir")
+        raise DataError("no data folder: pass --data-dir or set data_dir in the config")
     clips = [c for c in read_release(settings.data_dir).split("Train") if c.emotions is not None]
     if settings.country:
         if settings.country not in COUNTRIES:
-            raise DataError(f"settings.country {settings.country!r}: expected one of {', '.join(COUNTRIES)}")
+            raise DataError(f"country {settings.country!r}: expected one of {', '.join(COUNTRIES)}")
         clips = [c for c in clips if c.country == COUNTRIES.index(settings.country)]
     if not clips:
         where = f" from {settings.country}" if settings.country else ""
@@ -107,7 +107,7 @@ def model_rows(settings: GenerateSettings, pool: MelPool) -> ModelRows:
         empty = [e for e, rows in zip(names, sets) if rows.size == 0]
         if empty:
             raise DataError(f"{Path(settings.data_dir) / DATA_INFO}: no Train clip has intensity 1.0 for "
-                            f"{', '.join(empty)}; train the conditional model or drop them from settings.emotions")
+                            f"{', '.join(empty)}; train the conditional model or drop them from the config's emotions")
     counts = np.array([rows.size for rows in sets], np.int32)
     index = np.zeros((len(sets), int(counts.max())), np.int32)
     for s, rows in enumerate(sets):

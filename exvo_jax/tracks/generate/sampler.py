@@ -26,7 +26,7 @@ from exvo_jax.features.logmel import MelGeometry
 from exvo_jax.tracks.generate.condition import one_hots
 from exvo_jax.tracks.generate.data import CONDITIONAL
 from exvo_jax.tracks.generate.program import generate
-from exvo_jax.tracks.generate.settings import GenerateSettings
+from exvo_jax.tracks.generate.config import GenerateSettings
 from exvo_jax.inversion import mel_to_audio
 from exvo_jax.models.msg_gan import MSGGAN, msg_gan
 from exvo_jax.run import import_model

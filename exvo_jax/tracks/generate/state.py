@@ -38,7 +38,7 @@ class GanState(struct.PyTreeNode):
 @dataclasses.dataclass(frozen=True)
 class Hyper:
     """Settings baked into the compiled step (hashable: programs are cached on it; their ranges are checked where
-    the track's settings are built, `exvo_jax.tracks.generate.settings`)."""
+    the track's settings are built, `exvo_jax.tracks.generate.config`)."""
 
     optimizer: str = "adam"  # "adam" or "extra_adam"
     g_learning_rate: float = 3e-3

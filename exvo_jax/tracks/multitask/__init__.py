@@ -3,9 +3,9 @@
 The track's public surface is `__all__` (see `exvo_jax.tracks`).
 """
 
-from exvo_jax.tracks.multitask.predict import predict
+from exvo_jax.tracks.multitask.prediction import predict
 from exvo_jax.tracks.multitask.report import evaluate, report_data
-from exvo_jax.tracks.multitask.settings import MultitaskSettings, settings
-from exvo_jax.tracks.multitask.train import train
+from exvo_jax.tracks.multitask.config import MultitaskSettings, settings
+from exvo_jax.tracks.multitask.training import train
 
 __all__ = ["MultitaskSettings", "evaluate", "predict", "report_data", "settings", "train"]

@@ -23,7 +23,7 @@ from exvo_jax.features.cache import AudioItem
 from exvo_jax.features.corpus import functionals, has_official, release_features
 from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import TaskSpec, exvo_tasks
-from exvo_jax.tracks.multitask.settings import MultitaskSettings
+from exvo_jax.tracks.multitask.config import MultitaskSettings
 
 
 @dataclasses.dataclass(frozen=True)

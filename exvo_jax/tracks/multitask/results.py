@@ -11,7 +11,7 @@ from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import MultitaskNet
 from exvo_jax.parallel import place, replicated, to_host
 from exvo_jax.run import Run
-from exvo_jax.tracks.multitask import ensemble, evaluate, report, seeds
+from exvo_jax.tracks.multitask import ensemble, report, scoring, seeds
 from exvo_jax.tracks.multitask.bundle import ModelBundle, save_bundle
 from exvo_jax.tracks.multitask.data import MultitaskData, SplitData, target_scaling
 from exvo_jax.tracks.multitask.yardstick import yardstick_results
@@ -29,8 +29,8 @@ def seed_outputs(settings, data: MultitaskData, split: SplitData, params, scaler
 
 def score_outputs(settings, data: MultitaskData, split: SplitData, outputs: dict[str, np.ndarray]) -> dict[str, float]:
     """Scores of one predictor's outputs `{task: [N, k]}` on a labelled split."""
-    predictions = {t.name: evaluate.as_labels(t, outputs[t.name]) for t in data.tasks}
-    return evaluate.score(data.tasks, predictions, split.labels, data.column_names, settings.ccc_variant)
+    predictions = {t.name: scoring.as_labels(t, outputs[t.name]) for t in data.tasks}
+    return scoring.score(data.tasks, predictions, split.labels, data.column_names, settings.ccc_variant)
 
 
 def exported_predictor(settings, data: MultitaskData, per_seed_val: dict[str, np.ndarray], choice: int):
@@ -50,15 +50,15 @@ def score_and_export(settings, data: MultitaskData, run: Run, mesh: Mesh, states
     val_outputs = seed_outputs(settings, data, data.val, params, scaler, model, mesh)
     per_seed = [score_outputs(settings, data, data.val, {k: v[i] for k, v in val_outputs.items()}) for i in range(n)]
     mean, std = report.summary(per_seed)
-    trivial = evaluate.score(
-        data.tasks, evaluate.trivial_predictions(data.tasks, data.train.labels, len(data.val)),
+    trivial = scoring.score(
+        data.tasks, scoring.trivial_predictions(data.tasks, data.train.labels, len(data.val)),
         data.val.labels, data.column_names, settings.ccc_variant,
     )
     host = jax.tree_util.tree_map(lambda v: v[:n], to_host({
         "best_loss": states.best_loss, "best_epoch": states.best_epoch, "epoch": states.epoch,
         "train_loss": states.train_loss, "val_loss": states.val_loss, "params": params}))
     best_val = host["best_loss"] if settings.restore == "best" else np.nanmin(host["val_loss"], 1)
-    choice = int(np.argmax([evaluate.selection_score(s, float(v)) for s, v in zip(per_seed, best_val)]))
+    choice = int(np.argmax([scoring.selection_score(s, float(v)) for s, v in zip(per_seed, best_val)]))
     members, shrinkage, exported_val = exported_predictor(settings, data, val_outputs, choice)
     bundle = ModelBundle(model, jax.tree_util.tree_map(lambda x: x[np.array(members)], host["params"]), scaler,
                          settings.feature_set, settings.dataset, [int(settings.seeds[i]) for i in members],
@@ -90,8 +90,8 @@ def score_and_export(settings, data: MultitaskData, run: Run, mesh: Mesh, states
         exported_test = ensemble.shrink(ensemble.combine(
             data.tasks, {k: v[np.array(members)] for k, v in test_outputs.items()}), shrinkage)
         results["exported"]["test"] = score_outputs(settings, data, data.test, exported_test)
-        test_trivial = evaluate.score(
-            data.tasks, evaluate.trivial_predictions(data.tasks, data.train.labels, len(data.test)),
+        test_trivial = scoring.score(
+            data.tasks, scoring.trivial_predictions(data.tasks, data.train.labels, len(data.test)),
             data.test.labels, data.column_names, settings.ccc_variant)
         results["test"] = {"per_seed": test_scores, "mean": test_mean, "std": test_std, "trivial": test_trivial}
     results["yardstick"] = yardstick_results(

@@ -30,7 +30,7 @@ from exvo_jax.parallel import make_mesh, pad_leading, per_device_map, pick_strat
 @dataclasses.dataclass(frozen=True)
 class Hyper:
     """Static training settings baked into the compiled program (their ranges are checked where the track's
-    settings are built, `exvo_jax.tracks.multitask.settings`)."""
+    settings are built, `exvo_jax.tracks.multitask.config`)."""
 
     batch_size: int = 8
     max_epochs: int = 20

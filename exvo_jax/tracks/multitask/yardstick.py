@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 from exvo_jax.models.multitask import TaskSpec
 from exvo_jax.models.ridge import ridge_paths
-from exvo_jax.tracks.multitask import evaluate
+from exvo_jax.tracks.multitask import scoring
 
 RIDGE_ALPHAS = tuple(10.0 ** np.arange(-1, 6))  # ridge strengths, in units of the standardised features
 LOGISTIC_CS = tuple(10.0 ** np.arange(-4, 1))  # inverse strengths of the logistic regression's L2 penalty
@@ -24,7 +24,7 @@ LOGISTIC_CS = tuple(10.0 ** np.arange(-4, 1))  # inverse strengths of the logist
 
 def _task_score(task: TaskSpec, prediction: np.ndarray, truth: np.ndarray) -> float:
     """Higher is better: mean CCC, minus MAE, or UAR."""
-    scores = evaluate.score((task,), {task.name: prediction}, {task.name: truth}, {})
+    scores = scoring.score((task,), {task.name: prediction}, {task.name: truth}, {})
     return {"intensity": scores.get("Mean CCC"), "regression": -scores.get(f"{task.name.capitalize()} MAE", 0.0),
             "classification": scores.get(f"{task.name.capitalize()} UAR")}[task.kind]
 
@@ -64,7 +64,7 @@ def yardstick_results(tasks: tuple[TaskSpec, ...], x_train: np.ndarray, train_la
     """`{"val": scores (chosen on Val), "test": held-out scores (where Test is labelled), "chosen": {...}}`."""
     others = {"test": x_test} if x_test is not None and test_labels is not None else {}
     predictions, chosen = fit_predict(tasks, x_train, train_labels, x_val, val_labels, others)
-    out = {"val": evaluate.score(tasks, predictions["val"], val_labels, column_names, ccc_variant), "chosen": chosen}
+    out = {"val": scoring.score(tasks, predictions["val"], val_labels, column_names, ccc_variant), "chosen": chosen}
     if others:
-        out["test"] = evaluate.score(tasks, predictions["test"], test_labels, column_names, ccc_variant)
+        out["test"] = scoring.score(tasks, predictions["test"], test_labels, column_names, ccc_variant)
     return out

@@ -18,7 +18,7 @@ from exvo_jax.features.opensmile_functionals import FUNCTIONAL_SETS
 from exvo_jax.submission import MULTITASK, submission_filename, write_multitask_submission
 from exvo_jax.tracks.multitask.bundle import ModelBundle, load_bundle
 from exvo_jax.tracks.multitask.data import run_cache_dir
-from exvo_jax.tracks.multitask.evaluate import as_labels
+from exvo_jax.tracks.multitask.scoring import as_labels
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 

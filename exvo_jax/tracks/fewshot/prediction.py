@@ -1,6 +1,6 @@
 """Few-shot submission: adapt the trained head to every speaker of a split and predict its query clips.
 
-Reads the model `train_and_evaluate` exported in the workdir (`exvo_jax.run.import_model`): weights, and
+Reads the model `train` exported in the workdir (`exvo_jax.run.import_model`): weights, and
 as metadata the config, the adaptation chosen on Val and which head - plain or episodic - did better
 there. Support labels come from the corpus (Val, or Test where `test_labels.csv` exists) or from a
 `support_labels` CSV in the `data_info.csv` layout holding the labelled support clips released for the
@@ -30,7 +30,7 @@ from exvo_jax.submission.writers import write_fewshot_submission
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, adaptation_mesh, personalise
 from exvo_jax.tracks.fewshot.inference import speaker_tasks, support_rule
 from exvo_jax.tracks.fewshot.report import submitted
-from exvo_jax.tracks.fewshot.settings import FewshotSettings, settings
+from exvo_jax.tracks.fewshot.config import FewshotSettings, settings
 
 
 def load_run(workdir: str | Path) -> tuple[FewshotSettings, dict, dict]:

@@ -39,7 +39,7 @@ from exvo_jax.run.config_diff import plain_config
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, adaptation_mesh
 from exvo_jax.tracks.fewshot.nonverbal import train_nonverbal
 from exvo_jax.tracks.fewshot.episodic import EpisodicSettings, SpeakerClips, meta_train, speaker_normalise
-from exvo_jax.tracks.fewshot.settings import WATCH, FewshotSettings
+from exvo_jax.tracks.fewshot.config import WATCH, FewshotSettings
 from exvo_jax.tracks.fewshot.report import (PLOT_PNG, RESULTS_JSON, TABLE_MD, plot_history, render_table,
                                             table_header, write_json)
 from exvo_jax.tracks.fewshot.selection import (EvalSet, Scorer, adapt_settings, describe, eval_set, mode_rows,
@@ -166,7 +166,7 @@ def run_protocol(settings: FewshotSettings, run: Run, mesh: Mesh, speakers: Mesh
 
     model_dir = export_model(workdir, {"params": record.best_params, "batch_stats": record.best_batch_stats,
                                        "episodic_head": episodic_head},
-                             {"settings": plain_config(settings), "predict_head": predict_head,
+                             {"config": plain_config(settings), "predict_head": predict_head,
                               "predict_settings": dataclasses.asdict(predict_settings)})
     paths = {"markdown": str(workdir / TABLE_MD), "json": str(workdir / RESULTS_JSON),
              "plot": str(workdir / PLOT_PNG), "model": str(model_dir)}

@@ -32,7 +32,7 @@ from exvo_jax.tracks.multitask import seeds
 from exvo_jax.tracks.multitask.data import (MultitaskData, SplitData, class_weights, input_files, load_once,
                                             scaled_split, target_scaling)
 from exvo_jax.tracks.multitask.results import score_and_export
-from exvo_jax.tracks.multitask.settings import WATCH, MultitaskSettings
+from exvo_jax.tracks.multitask.config import WATCH, MultitaskSettings
 
 log = logging.getLogger(__name__)
 

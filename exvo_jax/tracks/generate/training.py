@@ -35,7 +35,7 @@ from exvo_jax.models.msg_gan import MSGGAN, msg_gan
 from exvo_jax.parallel import describe_runtime, format_runtime, mesh_from_config, place, replicated, sharded, to_host
 from exvo_jax.run import Run, data_fingerprint, export_model, open_run
 from exvo_jax.run.stacked import first, restore_stacked, save_stacked
-from exvo_jax.tracks.generate.settings import WATCH, GenerateSettings
+from exvo_jax.tracks.generate.config import WATCH, GenerateSettings
 
 log = logging.getLogger(__name__)
 
