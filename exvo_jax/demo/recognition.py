@@ -2,8 +2,7 @@
 
 Both serve both layouts (a release, a nonverbal-vocalisation corpus). Each stage converts its part of the
 demo's config into the track's settings, trains through the track's `train` (which resumes from the
-workdir's checkpoints) and, on a release, writes the Test submission with the track's `predict`; the
-few-shot stage also scores every held-out speaker before and after adaptation (`speaker_scores`).
+workdir's checkpoints) and, on a release, writes the Test submission with the track's `predict`.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ def multitask_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, 
 
 def fewshot_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, progress: bool) -> dict:
     """Trains and chooses the adaptation (resuming); on a release also writes the submission (for Test where the
-    corpus has Test labels, which its support clips need, else for Val) and scores each held-out speaker."""
+    corpus has Test labels, which its support clips need, else for Val)."""
     workdir = out / "fewshot"
     if corpus["layout"] == NONVERBAL:
         return fewshot.train(fewshot.settings(track_config(config.nonverbal.fewshot, corpus)), workdir,
@@ -53,5 +52,4 @@ def fewshot_stage(config: ml_collections.ConfigDict, corpus: dict, out: Path, pr
     split = "Test" if corpus["test_labels"] else "Val"
     submission = fewshot.predict(workdir, corpus["path"], out / "submissions", split=split, team=config.team,
                                  progress=progress)
-    return {"workdir": str(workdir), "results": str(workdir / "fewshot_results.json"), "submission": str(submission),
-            "split": split, "speakers": fewshot.speaker_scores(workdir, corpus["path"], progress)}
+    return {"workdir": str(workdir), "submission": str(submission), "split": split}

@@ -87,7 +87,7 @@ def fewshot_section(out: Path, stages: dict, folder: Path) -> dict:
     series = {f"{r['setting']} ({r['split']})": [r["ccc"].get(e, math.nan) for e in EMOTIONS] for r in shown}
     path = figures.grouped_bars(folder / "fewshot_ccc.png", EMOTIONS, series, "CCC", "Few-shot: CCC per emotion")
     blocks.append(_figure("Few-shot: CCC per emotion", path, out))
-    speakers = stages["fewshot"].get("speakers")
+    speakers = results.get("speakers")
     if speakers:
         path = figures.before_after(folder / "fewshot_speakers.png", [s["before"] for s in speakers],
                                     [s["after"] for s in speakers],

@@ -11,7 +11,8 @@
    features with plain ones on the same protocol, and keeps the head that did better there;
 5. writes Table 4 rows (no adaptation, adapted, episodic + adapted, each mode at its best settings, timed,
    and the yardsticks: Train mean and a ridge regression on eGeMAPS functionals, `yardstick`) for the
-   report split as Markdown and JSON, the selected settings, and the trained weights for `predict`.
+   report split as Markdown and JSON, the selected settings, the trained weights for `predict`, and each
+   report speaker's CCC before and after the chosen adaptation (`speakers`).
 
 Every choice (epoch, adaptation settings, head) is made on a selection split and Table 4 is scored on
 speakers that made none of them (`exvo_jax.recognition.protocol`, shared with the FID classifier): with
@@ -38,6 +39,7 @@ from exvo_jax.run import Run, data_fingerprint, export_model, open_run
 from exvo_jax.run.config_diff import plain_config
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, adaptation_mesh
 from exvo_jax.tracks.fewshot.nonverbal import train_nonverbal
+from exvo_jax.tracks.fewshot.prediction import speaker_scores
 from exvo_jax.tracks.fewshot.episodic import EpisodicSettings, SpeakerClips, meta_train, speaker_normalise
 from exvo_jax.tracks.fewshot.config import WATCH, FewshotSettings
 from exvo_jax.tracks.fewshot.report import (PLOT_PNG, RESULTS_JSON, TABLE_MD, plot_history, render_table,
@@ -190,6 +192,8 @@ def run_protocol(settings: FewshotSettings, run: Run, mesh: Mesh, speakers: Mesh
         "predict_settings": dataclasses.asdict(predict_settings),
         "paths": paths,
     }
+    # each report speaker's CCC before and after the chosen adaptation, with the exported head (the report's figure)
+    results["speakers"] = speaker_scores(workdir, settings.data_dir, progress)
     header = table_header(model_name, test.split, val.split, settings.shots, held_out=test.split == HELDOUT)
     val_part = (f"\n## Selection speakers ({val.split}; these chose the settings above)\n\n"
                 + render_table(val_rows + list(comparisons.values())))
