@@ -68,11 +68,11 @@ def child_multitask(devices: int, rows: int, repeats: int) -> dict:
     import jax
 
     from exvo_jax.models.multitask import MultitaskNet, exvo_tasks
-    from exvo_jax.parallel import make_mesh, replicated, sharded
+    from exvo_jax.parallel import make_mesh, one_device_mesh, replicated, sharded
     from exvo_jax.tracks.multitask import seeds
     from exvo_jax.parallel import place as put
 
-    mesh = seeds.one_device_mesh() if devices == 1 else make_mesh({"seeds": devices, "data": 1})
+    mesh = one_device_mesh() if devices == 1 else make_mesh({"seeds": devices, "data": 1})
     model = MultitaskNet(exvo_tasks())
     hyper = seeds.Hyper(batch_size=BATCH, max_epochs=repeats + 2)
     tx = seeds.optimizer(hyper)

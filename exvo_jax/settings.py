@@ -96,6 +96,13 @@ def _tuples(value: Any) -> Any:
     return value
 
 
+def pick(cls: type[T], settings: Any, **computed: Any) -> T:
+    """A program-level dataclass `cls` (static hyperparameters) from the settings fields of the same names, with
+    the fields that are computed rather than set (e.g. decay steps from the data's size) given by keyword."""
+    return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls) if f.name not in computed},
+               **computed)
+
+
 def check(condition: bool, message: str) -> None:
     """A range check of a settings dataclass: `ValueError(message)` unless `condition`."""
     if not condition:

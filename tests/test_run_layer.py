@@ -42,8 +42,12 @@ def clips(root):
     return sorted(root.glob("*.wav"))
 
 
-def start(workdir, corpus, config=None, **kwargs):
-    return open_run(workdir, config or make_config(corpus), data_fingerprint(clips(corpus)), **kwargs)
+WATCH = frozenset({"max_epochs"})  # what a trainer of `make_config`'s kind would declare
+
+
+def start(workdir, corpus, config=None, watch_fields=WATCH, **kwargs):
+    return open_run(workdir, config or make_config(corpus), data_fingerprint(clips(corpus)), watch_fields=watch_fields,
+                    **kwargs)
 
 
 def saved_run(workdir, corpus, steps=(1, 2)):
@@ -242,3 +246,22 @@ def test_export_and_import_model(tmp_path):
     export_model(tmp_path, {"params": {"kernel": jnp.full((3, 2), 2.0)}}, {"hidden": 8})  # replaces the export
     again, again_meta = import_model(tmp_path)
     assert again_meta == {"hidden": 8} and again["params"]["kernel"][0, 0] == 2.0
+
+
+def test_stacked_states_are_saved_without_their_padding_and_padded_again_on_restore(tmp_path, corpus):
+    from exvo_jax.parallel import make_mesh
+    from exvo_jax.run.stacked import restore_stacked, save_stacked
+
+    workdir = tmp_path / "work"
+    padded = {"w": np.arange(5, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)}  # 3 real, 2 padding rows
+    with start(workdir, corpus) as run:
+        assert restore_stacked(run, lambda layout: None, make_mesh({"seeds": -1}), "seeds") == (None, None, None)
+        save_stacked(run, 7, padded, 3, epochs=4)
+    with start(workdir, corpus) as run:
+        step, states, layout = restore_stacked(
+            run, lambda layout: {"w": np.zeros((layout["models"], 2), np.float32)}, make_mesh({"seeds": -1}), "seeds",
+            adjust=lambda states, layout: {"w": states["w"] + layout["epochs"]})
+    assert step == 7 and layout == {"models": 3, "epochs": 4}
+    real = np.asarray(states["w"])[:3]
+    np.testing.assert_array_equal(real, np.arange(3, dtype=np.float32)[:, None] + 4 + np.zeros((1, 2)))
+    assert states["w"].shape[0] % jax.device_count() == 0

@@ -74,6 +74,11 @@ def mesh_from_config(axes: Mapping[str, int], divisible: Sequence[tuple[int, str
     return mesh
 
 
+def one_device_mesh(axes: Sequence[str] = ("seeds", "data")) -> Mesh:
+    """The mesh of a run on the default device alone: every named axis of size 1 (the programs' default)."""
+    return make_mesh({axis: 1 for axis in axes}, devices=jax.devices()[:1])
+
+
 def sharded(mesh: Mesh, axis: str) -> NamedSharding:
     """The leading axis split over the devices of mesh axis `axis`, the rest replicated."""
     return NamedSharding(mesh, PartitionSpec(axis))

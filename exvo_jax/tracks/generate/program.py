@@ -23,7 +23,7 @@ from jax.sharding import Mesh
 from exvo_jax.tracks.generate.state import GanState, Hyper, init_state
 from exvo_jax.tracks.generate.steps import make_step
 from exvo_jax.models.msg_gan import MSGGAN
-from exvo_jax.parallel import make_mesh, pad_leading, per_device_map, pick_strategy, sharded
+from exvo_jax.parallel import one_device_mesh, pad_leading, per_device_map, pick_strategy, sharded
 
 
 # XLA:CPU hands large convolutions to YNNPACK, whose weight-gradient convolutions (a window as large as the
@@ -54,11 +54,6 @@ def iterations_per_call(log_every: int, backend: str | None = None) -> int:
     iterations; a call's dispatch costs microseconds against a step's tens of milliseconds.
     """
     return 1 if (backend or jax.default_backend()) == "cpu" else log_every
-
-
-def one_device_mesh() -> Mesh:
-    """The mesh of a run on the default device alone."""
-    return make_mesh({"seeds": 1, "data": 1}, devices=jax.devices()[:1])
 
 
 @functools.lru_cache(maxsize=16)

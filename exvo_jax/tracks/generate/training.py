@@ -35,6 +35,7 @@ from exvo_jax.models.msg_gan import MSGGAN, msg_gan
 from exvo_jax.parallel import describe_runtime, format_runtime, mesh_from_config, place, replicated, sharded, to_host
 from exvo_jax.run import Run, data_fingerprint, export_model, open_run
 from exvo_jax.run.stacked import first, restore_stacked, save_stacked
+from exvo_jax.settings import pick
 from exvo_jax.tracks.generate.config import WATCH, GenerateSettings
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,7 @@ RESULTS_JSON = "results.json"
 
 
 def hyper_from(settings: GenerateSettings) -> Hyper:
-    return Hyper(optimizer=settings.optimizer, g_learning_rate=settings.g_learning_rate,
-                 d_learning_rate=settings.d_learning_rate, b1=settings.b1, b2=settings.b2, ema_decay=settings.ema_decay,
-                 batch_size=settings.batch_size, label_lr_multiplier=settings.label_lr_multiplier)
+    return pick(Hyper, settings)
 
 
 def gan_from(settings: GenerateSettings) -> MSGGAN:

@@ -24,7 +24,7 @@ import optax
 from jax.sharding import Mesh, PartitionSpec
 
 from exvo_jax.models.multitask import MultitaskNet, task_losses, uncertainty_weighted
-from exvo_jax.parallel import make_mesh, pad_leading, per_device_map, pick_strategy
+from exvo_jax.parallel import one_device_mesh, pad_leading, per_device_map, pick_strategy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,11 +188,6 @@ def make_seed_epoch(model: MultitaskNet, tx: optax.GradientTransformation, hyper
         return jax.lax.cond(state.stopped, lambda s: s, lambda s: run(s, train, val, stopping), state)
 
     return seed_epoch
-
-
-def one_device_mesh() -> Mesh:
-    """The mesh of a run on the default device alone: `seeds` and `data` of size 1."""
-    return make_mesh({"seeds": 1, "data": 1}, devices=jax.devices()[:1])
 
 
 @functools.lru_cache(maxsize=16)

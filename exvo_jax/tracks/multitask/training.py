@@ -13,7 +13,6 @@ the training rows of its own devices; process 0 alone writes the tables, plots a
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from exvo_jax.parallel import (describe_runtime, format_runtime, mesh_from_confi
                                sharded, to_host)
 from exvo_jax.run import Run, data_fingerprint, open_run
 from exvo_jax.run.stacked import restore_stacked, save_stacked
+from exvo_jax.settings import pick
 from exvo_jax.tracks.multitask import seeds
 from exvo_jax.tracks.multitask.data import (MultitaskData, SplitData, class_weights, input_files, load_once,
                                             scaled_split, target_scaling)
@@ -38,10 +38,8 @@ log = logging.getLogger(__name__)
 
 
 def hyper_from(settings: MultitaskSettings, data: MultitaskData) -> seeds.Hyper:
-    static = {field.name: getattr(settings, field.name) for field in dataclasses.fields(seeds.Hyper)
-              if hasattr(settings, field.name)}
-    return seeds.Hyper(**static, class_weights=tuple(sorted(class_weights(settings, data).items())),
-                       decay_steps=decay_steps(settings, len(data.train)))
+    return pick(seeds.Hyper, settings, class_weights=tuple(sorted(class_weights(settings, data).items())),
+                decay_steps=decay_steps(settings, len(data.train)))
 
 
 def decay_steps(settings: MultitaskSettings, rows: int) -> int:
