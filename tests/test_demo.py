@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +21,7 @@ from exvo_jax.demo.corpus import corpus_stage
 from exvo_jax.demo.stages import LEDGER
 from exvo_jax.submission import validate_csv, validate_generation_folder
 from experiments.demo import get_config
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -131,13 +131,12 @@ def test_a_run_folder_of_another_size_is_refused(tiny_demo, capsys):
 
 def test_experiment_configs_resolve_from_an_installed_package(tmp_path):
     """A non-editable install run from another folder finds `experiments/...` configs (they ship with it)."""
-    repo = Path(__file__).resolve().parents[1]
     source = tmp_path / "source"
     source.mkdir()
     for name in ("pyproject.toml", "setup.cfg", "README.md"):
-        shutil.copy(repo / name, source / name)
+        shutil.copy(REPO / name, source / name)
     for name in ("exvo_jax", "experiments"):
-        shutil.copytree(repo / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     target, elsewhere = tmp_path / "installed", tmp_path / "elsewhere"
     elsewhere.mkdir()
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",

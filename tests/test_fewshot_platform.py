@@ -21,7 +21,8 @@ import pytest
 from exvo_jax.config_files import apply_override, load_config
 from exvo_jax.run import ResumeRefused
 from exvo_jax.tracks.fewshot import train_and_evaluate
-from tests.child_processes import REPO, child_env, free_port
+from tests.support.child_processes import child_env, free_port
+from tests.support.paths import REPO
 from tests.test_multitask_platform import events
 
 CHILD = Path(__file__).with_name("fewshot_child.py")

@@ -19,7 +19,7 @@ from exvo_jax.tracks.generate.data import load_pool, train_clips
 from exvo_jax.tracks.generate.program import init_states, model_keys
 from exvo_jax.tracks.generate.sampler import Sampler, load_sampler
 from exvo_jax.tracks.generate.train import gan_from, hyper_from
-from tests.generate_run import CONFIG, PREVIEW_EVERY, STEPS
+from tests.support.shared_gan import CONFIG, PREVIEW_EVERY, STEPS
 
 SAMPLES = 128  # generated clips per emotion for the distances
 

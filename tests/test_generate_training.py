@@ -15,7 +15,7 @@ import pytest
 from exvo_jax.config_files import load_config
 from exvo_jax.tracks.generate.train import train_and_evaluate
 from exvo_jax.run import import_model
-from tests.child_processes import child_env
+from tests.support.child_processes import child_env
 
 EMOTIONS_USED = ("Amusement", "Distress")  # the two largest Train sets of the 24 x 5 corpus (7 clips each)
 STEPS = 4  # iterations of the runs compared

@@ -23,8 +23,9 @@ from exvo_jax.run import ResumeRefused, RunBusyError, data_fingerprint, open_run
 from exvo_jax.tracks.multitask import train
 from exvo_jax.tracks.multitask.bundle import load_bundle
 from exvo_jax.tracks.multitask.data import input_files
-from tests.child_processes import REPO, child_env, free_port
-from tests.release_factory import blank_row, labelled_row, write_release
+from tests.support.child_processes import child_env, free_port
+from tests.support.paths import REPO
+from tests.support.release_factory import blank_row, labelled_row, write_release
 
 CHILD = Path(__file__).with_name("multitask_child.py")
 TOLERANCE = 1e-4

@@ -15,7 +15,8 @@ import pytest
 from jax.sharding import AbstractMesh
 
 from exvo_jax import parallel
-from tests.child_processes import REPO, child_env, free_port
+from tests.support.child_processes import child_env, free_port
+from tests.support.paths import REPO
 
 CHILD = Path(__file__).with_name("parallel_child.py")
 
