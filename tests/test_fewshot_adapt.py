@@ -24,18 +24,7 @@ from exvo_jax.tracks.fewshot.adapt import (
     resolve_strategy,
 )
 from exvo_jax.tracks.fewshot.head_params import prepare_head_params, split_params
-
-HIDDEN, FEATURES, OUTPUTS, BUCKETS = 12, 16, 10, (5, 10)
-
-
-def make_tasks(count: int, seed: int = 0, longest: int = 10) -> list[SpeakerTask]:
-    rng = np.random.default_rng(seed)
-
-    def clip():
-        return rng.normal(size=(int(rng.integers(2, longest + 1)), FEATURES)).astype(np.float32)
-
-    return [SpeakerTask(f"s{i}", (clip(), clip()), rng.uniform(size=(2, OUTPUTS)).astype(np.float32),
-                        tuple(clip() for _ in range(int(rng.integers(0, 6))))) for i in range(count)]
+from tests.support.speaker_tasks import BUCKETS, FEATURES, HIDDEN, OUTPUTS, make_tasks
 
 
 @pytest.fixture(scope="module")
