@@ -21,21 +21,12 @@ from exvo_jax.demo.corpus import corpus_stage
 from exvo_jax.demo.stages import LEDGER
 from exvo_jax.submission import validate_csv, validate_generation_folder
 from experiments.demo import get_config
+from tests.support.demo_output import blocks, progress_bars
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.xdist_group("demo")
 
 SECTIONS = ["summary", "corpus", "multitask", "fewshot", "generate", "curves", "submissions", "times", "environment"]
-BAR_MARKS = ("it/s", "s/it", "%|", "█", "━")  # what tqdm and rich bars print
-
-
-def progress_bars(console: str) -> list[str]:
-    """Pieces of `console` a progress bar printed (bars redraw with carriage returns)."""
-    return [piece for piece in console.replace("\r", "\n").split("\n") if any(m in piece for m in BAR_MARKS)]
-
-
-def blocks(report: dict, kind: str) -> list:
-    return [b[kind] for s in report["sections"] for b in s["blocks"] if kind in b]
 
 
 def test_tiny_demo_report_has_every_section(tiny_demo):

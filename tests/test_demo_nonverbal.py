@@ -15,8 +15,8 @@ import pytest
 from exvo_jax.cli import main
 from exvo_jax.demo import NONVERBAL_STAGES
 from exvo_jax.demo.stages import LEDGER
+from tests.support.demo_output import blocks, progress_bars
 from tests.support.nonverbal_layout import write_nonverbal_layout
-from tests.test_demo import blocks, progress_bars
 
 SECTIONS = ["summary", "corpus", "multitask", "fewshot", "generate", "curves", "times", "environment"]
 

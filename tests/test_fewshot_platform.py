@@ -23,7 +23,7 @@ from exvo_jax.tracks.fewshot import train_and_evaluate
 from tests.support.child_processes import child_env, free_port
 from tests.support.configs import fewshot_config
 from tests.support.paths import REPO
-from tests.test_multitask_platform import events
+from tests.support.run_events import events
 
 CHILD = "tests.support.children.fewshot"
 TOLERANCE = 1e-3

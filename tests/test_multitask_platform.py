@@ -26,6 +26,7 @@ from tests.support.child_processes import child_env, free_port
 from tests.support.configs import multitask_config
 from tests.support.paths import REPO
 from tests.support.release_factory import blank_row, labelled_row, write_release
+from tests.support.run_events import events
 
 CHILD = "tests.support.children.multitask"
 TOLERANCE = 1e-4
@@ -58,10 +59,6 @@ def corpus(tmp_path_factory) -> Path:
 def reference(corpus, tmp_path_factory) -> dict:
     """The one-process, one-device run every other run is compared with."""
     return train.train_and_evaluate(multitask_config(corpus), tmp_path_factory.mktemp("reference"), progress=False)
-
-
-def events(workdir: Path) -> list[dict]:
-    return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
 
 
 def assert_same_results(got: dict, want: dict) -> None:
