@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -24,6 +23,7 @@ from exvo_jax.tracks.fewshot.adapt import (
     resolve_strategy,
 )
 from exvo_jax.tracks.fewshot.head_params import prepare_head_params, split_params
+from tests.support.child_processes import child_env
 from tests.support.speaker_tasks import BUCKETS, FEATURES, HIDDEN, OUTPUTS, make_tasks
 
 
@@ -132,8 +132,8 @@ SHARDED = textwrap.dedent("""
 def test_sharded_over_two_devices_matches_one(tmp_path, head_params):
     script = tmp_path / "sharded.py"
     script.write_text(SHARDED)
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
-    subprocess.run([sys.executable, str(script), str(tmp_path / "two.npy")], check=True, env=env, timeout=300)
+    subprocess.run([sys.executable, str(script), str(tmp_path / "two.npy")], check=True, env=child_env(2),
+                   timeout=300)
     rng = np.random.default_rng(0)
 
     def clip():
