@@ -29,6 +29,7 @@ pytestmark = pytest.mark.xdist_group("demo")
 SECTIONS = ["summary", "corpus", "multitask", "fewshot", "generate", "curves", "submissions", "times", "environment"]
 
 
+@pytest.mark.slow
 def test_tiny_demo_report_has_every_section(tiny_demo):
     report = json.loads((tiny_demo / "report.json").read_text())
     assert [s["id"] for s in report["sections"]] == SECTIONS
@@ -67,6 +68,7 @@ def test_tiny_demo_report_has_every_section(tiny_demo):
     assert [row[1] for row in table2["rows"] if row[0] == "linear yardstick"] == ["Val (chosen on it)", "Test"]
 
 
+@pytest.mark.slow
 def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo, synthetic_corpus):
     ledger = json.loads((tiny_demo / LEDGER).read_text())
     assert list(ledger["stages"]) == list(STAGES)
@@ -86,6 +88,7 @@ def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo, synthetic_corpus):
     assert len(speakers) >= 4 and all(-1.0 <= s["after"] <= 1.0 for s in speakers)
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_stages_and_redoes_unfinished_ones(tiny_demo, synthetic_corpus, capsys):
     first = (tiny_demo.parent / "console.txt").read_text()  # the fixture's run, with --no-progress
     assert first.count("done in") == len(STAGES) and not progress_bars(first), progress_bars(first)[:5]
@@ -114,6 +117,7 @@ def test_rerun_skips_finished_stages_and_redoes_unfinished_ones(tiny_demo, synth
     assert list(json.loads(ledger_path.read_text())["stages"]) == list(STAGES)
 
 
+@pytest.mark.slow
 def test_a_run_folder_of_another_size_is_refused(tiny_demo, capsys):
     assert main(["demo", "--size", "small", "--out", str(tiny_demo), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -129,6 +129,7 @@ SHARDED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sharded_over_two_devices_matches_one(tmp_path, head_params):
     script = tmp_path / "sharded.py"
     script.write_text(SHARDED)

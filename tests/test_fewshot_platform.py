@@ -60,6 +60,7 @@ def assert_same_results(got: dict, want: dict) -> None:
                                atol=TABLE_TOLERANCE)
 
 
+@pytest.mark.slow
 def test_eight_devices_train_and_adapt_like_one_with_batches_and_speakers_sharded(tmp_path):
     result = subprocess.run([sys.executable, "-m", CHILD, "devices", str(tmp_path)], env=child_env(8), cwd=REPO,
                             capture_output=True, text=True, timeout=600)
@@ -81,6 +82,7 @@ def test_eight_devices_train_and_adapt_like_one_with_batches_and_speakers_sharde
                             "the 8 devices of mesh axis 'data'")
 
 
+@pytest.mark.slow
 def test_two_processes_through_the_command_line_match_one(corpus, reference, tmp_path):
     """`exvo-jax fewshot train` as process 0 and 1 on 127.0.0.1, one CPU device each: data=2, speakers=2."""
     workdir = tmp_path / "run"

@@ -32,7 +32,8 @@ from tests.support.shared_gan import CONFIG
 SAMPLES = 50  # generated clips per emotion
 CHANCE = 1 / len(EMOTIONS)
 
-pytestmark = pytest.mark.xdist_group("generate")  # one worker trains the shared GAN (conftest `trained_gan`)
+# One worker trains the shared GAN (conftest `trained_gan`).
+pytestmark = [pytest.mark.xdist_group("generate"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

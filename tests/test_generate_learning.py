@@ -23,7 +23,8 @@ from tests.support.shared_gan import CONFIG, PREVIEW_EVERY, STEPS
 
 SAMPLES = 128  # generated clips per emotion for the distances
 
-pytestmark = pytest.mark.xdist_group("generate")  # one worker trains the shared GAN (conftest `trained_gan`)
+# One worker trains the shared GAN (conftest `trained_gan`).
+pytestmark = [pytest.mark.xdist_group("generate"), pytest.mark.slow]
 
 
 def test_the_conditional_gan_learns_every_emotion(generate_corpus, trained_gan):

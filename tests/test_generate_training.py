@@ -82,6 +82,7 @@ def test_stacked_models_train_as_separate_runs(synthetic_corpus, separate_runs, 
             np.testing.assert_allclose(a, b[0], atol=0.05)
 
 
+@pytest.mark.slow
 def test_models_and_mini_batches_spread_over_eight_devices(synthetic_corpus, separate_runs, tmp_path):
     """In a child process with 8 CPU devices, on a 2 x 4 mesh (models over `seeds`, every mini-batch split
     over `data`, D's minibatch statistic still the whole batch's): each model trains as it does alone on one

@@ -71,6 +71,7 @@ def assert_same_results(got: dict, want: dict) -> None:
         np.testing.assert_allclose(list(scores.values()), list(expected.values()), rtol=TOLERANCE, atol=TOLERANCE)
 
 
+@pytest.mark.slow
 def test_eight_devices_train_like_one_with_the_seeds_sharded(tmp_path):
     result = subprocess.run([sys.executable, "-m", CHILD, "devices", str(tmp_path)], env=child_env(8), cwd=REPO,
                             capture_output=True, text=True, timeout=300)
@@ -105,6 +106,7 @@ def finished_steps(workdir: Path) -> list[int]:
     return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit()) if folder.is_dir() else []
 
 
+@pytest.mark.slow
 def test_two_processes_killed_after_a_checkpoint_resume_to_the_one_process_result(corpus, reference, tmp_path):
     workdir, logs = tmp_path / "run", tmp_path
     # First on a mesh of data=4 (each process holds half the rows), killed once a checkpoint is written.

@@ -2,4 +2,6 @@
 
 Test modules and the child scripts under `children/` import from here and from `exvo_jax` only; nothing here
 imports a test module.
+
+The end-to-end tests are marked `slow`: `pytest -m "not slow"` is the quick run; `make test` runs them all.
 """
