@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent
+from tests.support.paths import REPO
 
 
 @pytest.fixture(scope="session")
@@ -60,11 +60,11 @@ def generate_corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_gan(generate_corpus, tmp_path_factory) -> Path:
-    """Workdir of the one tiny conditional GAN that every Generate test scores (`tests/generate_run.py`: about
+    """Workdir of the one tiny conditional GAN that every Generate test scores (`tests/support/shared_gan.py`: about
     70 s on two cores), trained through the command line with previews and checkpoints every PREVIEW_EVERY
     iterations. Mark the tests that use it `xdist_group("generate")` so that one worker trains it once."""
     from exvo_jax.cli import main
-    from tests.generate_run import CONFIG, PREVIEW_EVERY, STEPS
+    from tests.support.shared_gan import CONFIG, PREVIEW_EVERY, STEPS
 
     workdir = tmp_path_factory.mktemp("generate_run")
     assert main(["generate", "train", "--config", CONFIG, "--data-dir", str(generate_corpus), "--workdir",

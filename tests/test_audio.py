@@ -8,7 +8,7 @@ import soundfile as sf
 
 from exvo_jax.data.audio import load_audio, peak_normalise, write_wav
 from exvo_jax.data.errors import DataError
-from tests.release_factory import tone
+from tests.support.release_factory import tone
 
 
 def test_resamples_and_downmixes(tmp_path):

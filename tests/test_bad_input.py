@@ -26,7 +26,7 @@ from exvo_jax.models.multitask import exvo_tasks
 from exvo_jax.submission import write_multitask_submission
 from exvo_jax.tracks.multitask import evaluate, predict
 from exvo_jax.tracks.multitask.report import render_markdown
-from tests.release_factory import HEADER, blank_row, labelled_row, small_release, tone, write_release
+from tests.support.release_factory import HEADER, blank_row, labelled_row, small_release, tone, write_release
 
 
 def one_error_line(capsys, *names: str) -> str:

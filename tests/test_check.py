@@ -9,7 +9,7 @@ import soundfile as sf
 
 from exvo_jax.cli import main
 from exvo_jax.data.check import check_release
-from tests.release_factory import blank_row, labelled_row, small_release, tone, write_release
+from tests.support.release_factory import blank_row, labelled_row, small_release, tone, write_release
 
 
 def test_clean_release_passes(tmp_path, capsys):

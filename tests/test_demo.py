@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,22 +21,15 @@ from exvo_jax.demo.corpus import corpus_stage
 from exvo_jax.demo.stages import LEDGER
 from exvo_jax.submission import validate_csv, validate_generation_folder
 from experiments.demo import get_config
+from tests.support.demo_output import blocks, progress_bars
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.xdist_group("demo")
 
 SECTIONS = ["summary", "corpus", "multitask", "fewshot", "generate", "curves", "submissions", "times", "environment"]
-BAR_MARKS = ("it/s", "s/it", "%|", "█", "━")  # what tqdm and rich bars print
 
 
-def progress_bars(console: str) -> list[str]:
-    """Pieces of `console` a progress bar printed (bars redraw with carriage returns)."""
-    return [piece for piece in console.replace("\r", "\n").split("\n") if any(m in piece for m in BAR_MARKS)]
-
-
-def blocks(report: dict, kind: str) -> list:
-    return [b[kind] for s in report["sections"] for b in s["blocks"] if kind in b]
-
-
+@pytest.mark.slow
 def test_tiny_demo_report_has_every_section(tiny_demo):
     report = json.loads((tiny_demo / "report.json").read_text())
     assert [s["id"] for s in report["sections"]] == SECTIONS
@@ -76,6 +68,7 @@ def test_tiny_demo_report_has_every_section(tiny_demo):
     assert [row[1] for row in table2["rows"] if row[0] == "linear yardstick"] == ["Val (chosen on it)", "Test"]
 
 
+@pytest.mark.slow
 def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo, synthetic_corpus):
     ledger = json.loads((tiny_demo / LEDGER).read_text())
     assert list(ledger["stages"]) == list(STAGES)
@@ -95,6 +88,7 @@ def test_tiny_demo_artefacts_are_valid_and_scored(tiny_demo, synthetic_corpus):
     assert len(speakers) >= 4 and all(-1.0 <= s["after"] <= 1.0 for s in speakers)
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_stages_and_redoes_unfinished_ones(tiny_demo, synthetic_corpus, capsys):
     first = (tiny_demo.parent / "console.txt").read_text()  # the fixture's run, with --no-progress
     assert first.count("done in") == len(STAGES) and not progress_bars(first), progress_bars(first)[:5]
@@ -123,6 +117,7 @@ def test_rerun_skips_finished_stages_and_redoes_unfinished_ones(tiny_demo, synth
     assert list(json.loads(ledger_path.read_text())["stages"]) == list(STAGES)
 
 
+@pytest.mark.slow
 def test_a_run_folder_of_another_size_is_refused(tiny_demo, capsys):
     assert main(["demo", "--size", "small", "--out", str(tiny_demo), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -131,13 +126,12 @@ def test_a_run_folder_of_another_size_is_refused(tiny_demo, capsys):
 
 def test_experiment_configs_resolve_from_an_installed_package(tmp_path):
     """A non-editable install run from another folder finds `experiments/...` configs (they ship with it)."""
-    repo = Path(__file__).resolve().parents[1]
     source = tmp_path / "source"
     source.mkdir()
     for name in ("pyproject.toml", "setup.cfg", "README.md"):
-        shutil.copy(repo / name, source / name)
+        shutil.copy(REPO / name, source / name)
     for name in ("exvo_jax", "experiments"):
-        shutil.copytree(repo / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     target, elsewhere = tmp_path / "installed", tmp_path / "elsewhere"
     elsewhere.mkdir()
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target",

@@ -15,8 +15,8 @@ import pytest
 from exvo_jax.cli import main
 from exvo_jax.demo import NONVERBAL_STAGES
 from exvo_jax.demo.stages import LEDGER
-from tests.nonverbal_layout import write_nonverbal_layout
-from tests.test_demo import blocks, progress_bars
+from tests.support.demo_output import blocks, progress_bars
+from tests.support.nonverbal_layout import write_nonverbal_layout
 
 SECTIONS = ["summary", "corpus", "multitask", "fewshot", "generate", "curves", "times", "environment"]
 
@@ -45,6 +45,7 @@ def mean_of(cell: str) -> float:
     return float(cell.split(" ± ")[0])
 
 
+@pytest.mark.slow
 def test_report_has_the_multitask_and_fewshot_numbers_and_no_generation(nonverbal_demo):
     out, console = nonverbal_demo
     assert list(json.loads((out / LEDGER).read_text())["stages"]) == list(NONVERBAL_STAGES)
@@ -85,6 +86,7 @@ def test_report_has_the_multitask_and_fewshot_numbers_and_no_generation(nonverba
     assert console.count("done in") == len(NONVERBAL_STAGES) and not progress_bars(console), progress_bars(console)
 
 
+@pytest.mark.slow
 def test_rerun_skips_every_finished_stage(nonverbal_demo, capsys):
     out, _ = nonverbal_demo
     before = (out / LEDGER).read_text()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -24,18 +23,8 @@ from exvo_jax.tracks.fewshot.adapt import (
     resolve_strategy,
 )
 from exvo_jax.tracks.fewshot.head_params import prepare_head_params, split_params
-
-HIDDEN, FEATURES, OUTPUTS, BUCKETS = 12, 16, 10, (5, 10)
-
-
-def make_tasks(count: int, seed: int = 0, longest: int = 10) -> list[SpeakerTask]:
-    rng = np.random.default_rng(seed)
-
-    def clip():
-        return rng.normal(size=(int(rng.integers(2, longest + 1)), FEATURES)).astype(np.float32)
-
-    return [SpeakerTask(f"s{i}", (clip(), clip()), rng.uniform(size=(2, OUTPUTS)).astype(np.float32),
-                        tuple(clip() for _ in range(int(rng.integers(0, 6))))) for i in range(count)]
+from tests.support.child_processes import child_env
+from tests.support.speaker_tasks import BUCKETS, FEATURES, HIDDEN, OUTPUTS, make_tasks
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +129,12 @@ SHARDED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sharded_over_two_devices_matches_one(tmp_path, head_params):
     script = tmp_path / "sharded.py"
     script.write_text(SHARDED)
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
-    subprocess.run([sys.executable, str(script), str(tmp_path / "two.npy")], check=True, env=env, timeout=300)
+    subprocess.run([sys.executable, str(script), str(tmp_path / "two.npy")], check=True, env=child_env(2),
+                   timeout=300)
     rng = np.random.default_rng(0)
 
     def clip():

@@ -11,6 +11,7 @@ Train mean age) by a margin.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from exvo_jax.config_files import load_config
 from exvo_jax.data.nonverbal import NUM_VOCAL_TYPES, read_corpus, split_corpus
@@ -25,6 +26,7 @@ from exvo_jax.tracks.fewshot.inference import speaker_tasks
 MIN_AGE_GAIN_YEARS = 1.0  # adapted age MAE below the Train-mean predictor's
 
 
+@pytest.mark.slow
 def test_type_and_age_model_adapts_per_speaker(nonverbal_dir, tmp_path):
     parts = split_corpus(read_corpus(nonverbal_dir))
     config = load_config("experiments/fewshot/tiny.py")

@@ -18,26 +18,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exvo_jax.config_files import apply_override, load_config
 from exvo_jax.run import ResumeRefused
 from exvo_jax.tracks.fewshot import train_and_evaluate
-from tests.child_processes import REPO, child_env, free_port
-from tests.test_multitask_platform import events
+from tests.support.child_processes import child_env, free_port
+from tests.support.configs import fewshot_config
+from tests.support.paths import REPO
+from tests.support.run_events import events
 
-CHILD = Path(__file__).with_name("fewshot_child.py")
+CHILD = "tests.support.children.fewshot"
 TOLERANCE = 1e-3
 TABLE_TOLERANCE = 5e-3
 # The tiny config cut to seconds: 2 epochs, one adaptation setting, 2 meta-steps of 2 speakers, no yardstick.
 SETS = ("train.epochs=2", "max_frames=10", "buckets=(10,)", "adapt.modes=('bias_head',)", "adapt.steps=(2,)",
         "episodic.steps=2", "episodic.meta_batch=2", "speaker_norm=False", "yardstick.enabled=False")
-
-
-def tiny_config(corpus: Path, *sets: str):
-    config = load_config("experiments/fewshot/tiny.py")
-    config.data_dir = str(corpus)
-    for assignment in (*SETS, *sets):
-        apply_override(config, assignment)
-    return config
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +45,8 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference(corpus, tmp_path_factory) -> dict:
     """The one-process, one-device run every other run is compared with."""
-    return train_and_evaluate(tiny_config(corpus), tmp_path_factory.mktemp("reference"), progress=False)
+    return train_and_evaluate(fewshot_config(*SETS, data_dir=corpus), tmp_path_factory.mktemp("reference"),
+                              progress=False)
 
 
 def assert_same_results(got: dict, want: dict) -> None:
@@ -66,8 +60,9 @@ def assert_same_results(got: dict, want: dict) -> None:
                                atol=TABLE_TOLERANCE)
 
 
+@pytest.mark.slow
 def test_eight_devices_train_and_adapt_like_one_with_batches_and_speakers_sharded(tmp_path):
-    result = subprocess.run([sys.executable, str(CHILD), "devices", str(tmp_path)], env=child_env(8), cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", CHILD, "devices", str(tmp_path)], env=child_env(8), cwd=REPO,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     got = json.loads(result.stdout.strip().splitlines()[-1])
@@ -87,6 +82,7 @@ def test_eight_devices_train_and_adapt_like_one_with_batches_and_speakers_sharde
                             "the 8 devices of mesh axis 'data'")
 
 
+@pytest.mark.slow
 def test_two_processes_through_the_command_line_match_one(corpus, reference, tmp_path):
     """`exvo-jax fewshot train` as process 0 and 1 on 127.0.0.1, one CPU device each: data=2, speakers=2."""
     workdir = tmp_path / "run"
@@ -113,8 +109,9 @@ def test_two_processes_through_the_command_line_match_one(corpus, reference, tmp
 def test_a_finished_run_refuses_another_config_and_trains_on_when_epochs_rise(corpus, reference, tmp_path):
     workdir = shutil.copytree(Path(reference["paths"]["json"]).parent, tmp_path / "run")
     with pytest.raises(ResumeRefused, match=r"config differs .*\(train.learning_rate: 0.003 -> 0.001\)"):
-        train_and_evaluate(tiny_config(corpus, "train.learning_rate=1e-3"), workdir, progress=False)
-    results = train_and_evaluate(tiny_config(corpus, "train.epochs=3"), workdir, progress=False)
+        train_and_evaluate(fewshot_config(*SETS, "train.learning_rate=1e-3", data_dir=corpus), workdir,
+                           progress=False)
+    results = train_and_evaluate(fewshot_config(*SETS, "train.epochs=3", data_dir=corpus), workdir, progress=False)
     log = events(workdir)
     reopened = max(i for i, e in enumerate(log) if e.get("event") == "open")
     assert [e["latest_step"] for e in log if e.get("event") == "open"] == [None, 2]

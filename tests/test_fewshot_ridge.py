@@ -12,7 +12,7 @@ from exvo_jax.tracks.fewshot.adapt import AdaptSettings, SpeakerTask, personalis
 from exvo_jax.tracks.fewshot.head_params import split_params
 from exvo_jax.tracks.fewshot.ridge_head import frame_features
 from exvo_jax.tracks.fewshot.selection import Selection, adapt_settings, adaptation_grid, describe
-from tests.test_fewshot_adapt import BUCKETS, FEATURES, HIDDEN, OUTPUTS, make_tasks
+from tests.support.speaker_tasks import BUCKETS, FEATURES, HIDDEN, OUTPUTS, make_tasks
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,7 @@ def train_mean_ccc(corpus: Path) -> float:
     return float(mean_ccc(targets, np.broadcast_to(train_mean, targets.shape) + 0.0))
 
 
+@pytest.mark.slow
 def test_speaker_independent_model_beats_the_mean_predictor_on_held_out_speakers(run, corpus):
     _, _, results = run
     assert results["selection_split"] == "Val" and results["eval_split"] == "Test"
@@ -74,6 +75,7 @@ def test_speaker_independent_model_beats_the_mean_predictor_on_held_out_speakers
     assert no_adapt["mean_ccc"] > trivial + MIN_SPEAKER_INDEPENDENT_CCC
 
 
+@pytest.mark.slow
 def test_adaptation_raises_ccc_on_held_out_speakers(run, corpus):
     _, _, results = run
     no_adapt, adapted = results["table"][:2]
@@ -87,6 +89,7 @@ def test_adaptation_raises_ccc_on_held_out_speakers(run, corpus):
     assert results["selected"]["mode"] in results["modes"]
 
 
+@pytest.mark.slow
 def test_table4_and_outputs_are_written(run):
     config, workdir, results = run
     settings = [row["setting"].split(" (")[0] for row in results["table"]]
@@ -106,6 +109,7 @@ def test_table4_and_outputs_are_written(run):
     assert (workdir / "t4.md").read_text() == render_table(results["table"])
 
 
+@pytest.mark.slow
 def test_without_test_labels_table4_is_scored_on_held_out_val_speakers(corpus, feature_cache, tmp_path):
     """A release without Test labels: choices on half the Val speakers, Table 4 on the other half."""
     release = tmp_path / "release"
@@ -126,6 +130,7 @@ def test_without_test_labels_table4_is_scored_on_held_out_val_speakers(corpus, f
     assert "held out from every choice" in Path(results["paths"]["markdown"]).read_text()
 
 
+@pytest.mark.slow
 def test_ridge_head_and_yardsticks_on_held_out_speakers(run, corpus):
     """The closed-form head beats no adaptation on held-out speakers; the yardsticks sit beside it in Table 4."""
     _, _, results = run
@@ -144,11 +149,13 @@ def test_ridge_head_and_yardsticks_on_held_out_speakers(run, corpus):
         "trivial predictor", "linear yardstick"]
 
 
+@pytest.mark.slow
 def test_training_compiles_once_per_bucket(run):
     config, _, _ = run
     assert 1 <= train_step_program(build_model(config), train_mesh(config))._cache_size() <= len(config.buckets)
 
 
+@pytest.mark.slow
 def test_predict_writes_a_valid_submission(run, corpus, tmp_path):
     _, workdir, _ = run
     path = predict_split(workdir, corpus, tmp_path, split="Test", team="tests", number=2, progress=False)
@@ -160,6 +167,7 @@ def test_predict_writes_a_valid_submission(run, corpus, tmp_path):
     assert not validate_csv(tmp_path / "cli" / "ExVo-Few_exvo-jax_1.csv", read_release(corpus), "Val").errors
 
 
+@pytest.mark.slow
 def test_predict_takes_the_labelled_test_clips_as_support_wherever_they_sit(run, corpus, tmp_path):
     """Support labels released for the LAST two clips of each Test speaker: those are the support, the rest query."""
     _, workdir, _ = run

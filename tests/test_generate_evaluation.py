@@ -27,12 +27,13 @@ from exvo_jax.tracks.generate.sampler import Sampler, load_sampler
 from exvo_jax.tracks.generate.training import gan_from, hyper_from
 from exvo_jax.metrics import load_stats
 from exvo_jax.submission.writers import write_generated_clips
-from tests.generate_run import CONFIG
+from tests.support.shared_gan import CONFIG
 
 SAMPLES = 50  # generated clips per emotion
 CHANCE = 1 / len(EMOTIONS)
 
-pytestmark = pytest.mark.xdist_group("generate")  # one worker trains the shared GAN (conftest `trained_gan`)
+# One worker trains the shared GAN (conftest `trained_gan`).
+pytestmark = [pytest.mark.xdist_group("generate"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

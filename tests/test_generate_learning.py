@@ -19,11 +19,12 @@ from exvo_jax.tracks.generate.data import load_pool, train_clips
 from exvo_jax.tracks.generate.program import init_states, model_keys
 from exvo_jax.tracks.generate.sampler import Sampler, load_sampler
 from exvo_jax.tracks.generate.training import gan_from, hyper_from
-from tests.generate_run import CONFIG, PREVIEW_EVERY, STEPS
+from tests.support.shared_gan import CONFIG, PREVIEW_EVERY, STEPS
 
 SAMPLES = 128  # generated clips per emotion for the distances
 
-pytestmark = pytest.mark.xdist_group("generate")  # one worker trains the shared GAN (conftest `trained_gan`)
+# One worker trains the shared GAN (conftest `trained_gan`).
+pytestmark = [pytest.mark.xdist_group("generate"), pytest.mark.slow]
 
 
 def test_the_conditional_gan_learns_every_emotion(generate_corpus, trained_gan):

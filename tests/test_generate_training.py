@@ -6,37 +6,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
 
-from exvo_jax.config_files import load_config
 from exvo_jax.tracks.generate.training import train_and_evaluate
 from exvo_jax.run import import_model
-from tests.child_processes import child_env
+from tests.support.child_processes import child_env
+from tests.support.configs import generate_config
+from tests.support.paths import REPO
+from tests.support.stacked_gans import EMOTIONS_USED, STEPS
 
-EMOTIONS_USED = ("Amusement", "Distress")  # the two largest Train sets of the 24 x 5 corpus (7 clips each)
-STEPS = 4  # iterations of the runs compared
-CHILD = Path(__file__).with_name("generate_child.py")
-REPO = CHILD.parent.parent
-
-
-def tiny_config(corpus, emotions, steps, name="msg_gan"):
-    config = load_config(f"experiments/generate/{name}.py:tiny")
-    config.data_dir = str(corpus)
-    config.emotions = emotions
-    config.batch_size = 8
-    config.steps = steps
-    config.log_every = 1  # losses of every iteration in metrics.jsonl
-    config.checkpoint_every = 2
-    config.sample_every = 0  # previews are tested with the trained GAN of test_generate_learning.py
-    return config
+CHILD = "tests.support.children.generate"
 
 
 def train(corpus, workdir, emotions, steps, **overrides):
-    config = tiny_config(corpus, emotions, steps)
+    config = generate_config(corpus, emotions, steps)
     config.update(overrides)
     return train_and_evaluate(config, workdir, progress=False)
 
@@ -96,11 +82,12 @@ def test_stacked_models_train_as_separate_runs(synthetic_corpus, separate_runs, 
             np.testing.assert_allclose(a, b[0], atol=0.05)
 
 
+@pytest.mark.slow
 def test_models_and_mini_batches_spread_over_eight_devices(synthetic_corpus, separate_runs, tmp_path):
     """In a child process with 8 CPU devices, on a 2 x 4 mesh (models over `seeds`, every mini-batch split
     over `data`, D's minibatch statistic still the whole batch's): each model trains as it does alone on one
     device, losses equal to rtol 1e-3."""
-    result = subprocess.run([sys.executable, str(CHILD), str(synthetic_corpus), str(tmp_path)], env=child_env(8),
+    result = subprocess.run([sys.executable, "-m", CHILD, str(synthetic_corpus), str(tmp_path)], env=child_env(8),
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     facts = json.loads(result.stdout.strip().splitlines()[-1])

@@ -36,6 +36,7 @@ def learnable_corpus(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_synthetic_corpus_beats_the_trivial_predictor_and_predict_writes_a_valid_submission(learnable_corpus, tmp_path):
     workdir = tmp_path / "run"
     cache = tmp_path / "cache"
@@ -87,6 +88,7 @@ def test_synthetic_corpus_beats_the_trivial_predictor_and_predict_writes_a_valid
     np.testing.assert_allclose(np.array([[float(r[e]) for e in EMOTIONS] for r in rows]), predicted[:3], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_real_recordings_over_five_speaker_folds_against_the_linear_yardstick(nonverbal_dir, tmp_path_factory):
     """The config's predictor on held-out speakers, mean over 5 speaker-grouped folds (Test = fold k), beside
     the linear yardstick trained on the same rows (a single split of ~75 clips has a standard error of ~0.05).

@@ -18,15 +18,17 @@ import jax
 import numpy as np
 import pytest
 
-from exvo_jax.config_files import load_config
 from exvo_jax.run import ResumeRefused, RunBusyError, data_fingerprint, open_run
 from exvo_jax.tracks.multitask import train
 from exvo_jax.tracks.multitask.bundle import load_bundle
 from exvo_jax.tracks.multitask.data import input_files
-from tests.child_processes import REPO, child_env, free_port
-from tests.release_factory import blank_row, labelled_row, write_release
+from tests.support.child_processes import child_env, free_port
+from tests.support.configs import multitask_config
+from tests.support.paths import REPO
+from tests.support.release_factory import blank_row, labelled_row, write_release
+from tests.support.run_events import events
 
-CHILD = Path(__file__).with_name("multitask_child.py")
+CHILD = "tests.support.children.multitask"
 TOLERANCE = 1e-4
 
 
@@ -48,15 +50,6 @@ def tiny_corpus(root: Path) -> Path:
     return root
 
 
-def tiny_config(data_dir: Path, **overrides):
-    """The tiny eGeMAPS config, 4 epochs, with one trunk layer (fewer programs to compile)."""
-    config = load_config("experiments/multitask/egemaps.py:tiny")
-    config.data_dir = str(data_dir)
-    config.max_epochs, config.checkpoint_every, config.trunk = 4, 1, (32,)
-    config.update(overrides)
-    return config
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     return tiny_corpus(tmp_path_factory.mktemp("tiny_corpus"))
@@ -65,11 +58,7 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference(corpus, tmp_path_factory) -> dict:
     """The one-process, one-device run every other run is compared with."""
-    return train.train_and_evaluate(tiny_config(corpus), tmp_path_factory.mktemp("reference"), progress=False)
-
-
-def events(workdir: Path) -> list[dict]:
-    return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    return train.train_and_evaluate(multitask_config(corpus), tmp_path_factory.mktemp("reference"), progress=False)
 
 
 def assert_same_results(got: dict, want: dict) -> None:
@@ -82,8 +71,9 @@ def assert_same_results(got: dict, want: dict) -> None:
         np.testing.assert_allclose(list(scores.values()), list(expected.values()), rtol=TOLERANCE, atol=TOLERANCE)
 
 
+@pytest.mark.slow
 def test_eight_devices_train_like_one_with_the_seeds_sharded(tmp_path):
-    result = subprocess.run([sys.executable, str(CHILD), "devices", str(tmp_path)], env=child_env(8), cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", CHILD, "devices", str(tmp_path)], env=child_env(8), cwd=REPO,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     got = json.loads(result.stdout.strip().splitlines()[-1])
@@ -102,7 +92,7 @@ def test_eight_devices_train_like_one_with_the_seeds_sharded(tmp_path):
 
 def launch(corpus: Path, workdir: Path, logs: Path, *sets: str) -> list[subprocess.Popen]:
     """`exvo-jax multitask train` as process 0 and 1 of a two-process run on 127.0.0.1 (2 CPU devices each)."""
-    sets = ("max_epochs=4", "checkpoint_every=1", "trunk=(32,)", *sets)  # as tiny_config
+    sets = ("max_epochs=4", "checkpoint_every=1", "trunk=(32,)", *sets)  # as multitask_config
     argv = [sys.executable, "-m", "exvo_jax", "multitask", "train", "--config", "experiments/multitask/egemaps.py:tiny",
             "--data-dir", str(corpus), "--workdir", str(workdir), *[arg for s in sets for arg in ("--set", s)],
             "--coordinator-address", f"127.0.0.1:{free_port()}", "--num-processes", "2", "--distributed-timeout", "20"]
@@ -116,6 +106,7 @@ def finished_steps(workdir: Path) -> list[int]:
     return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit()) if folder.is_dir() else []
 
 
+@pytest.mark.slow
 def test_two_processes_killed_after_a_checkpoint_resume_to_the_one_process_result(corpus, reference, tmp_path):
     workdir, logs = tmp_path / "run", tmp_path
     # First on a mesh of data=4 (each process holds half the rows), killed once a checkpoint is written.
@@ -159,8 +150,8 @@ def resumed(corpus, tmp_path_factory) -> tuple[Path, Path, dict]:
     """(corpus copy, workdir, results): trained for 2 epochs, then resumed with max_epochs raised to 4."""
     root = tmp_path_factory.mktemp("resumed")
     data = shutil.copytree(corpus, root / "corpus")
-    train.train_and_evaluate(tiny_config(data, max_epochs=2), root / "run", progress=False)
-    return data, root / "run", train.train_and_evaluate(tiny_config(data), root / "run", progress=False)
+    train.train_and_evaluate(multitask_config(data, max_epochs=2), root / "run", progress=False)
+    return data, root / "run", train.train_and_evaluate(multitask_config(data), root / "run", progress=False)
 
 
 def test_raising_max_epochs_continues_from_the_last_epoch(resumed, reference):
@@ -174,7 +165,7 @@ def test_raising_max_epochs_continues_from_the_last_epoch(resumed, reference):
 
 def test_a_second_run_in_a_busy_workdir_is_refused(resumed):
     data, workdir, _ = resumed
-    config = tiny_config(data)
+    config = multitask_config(data)
     with open_run(workdir, config, data_fingerprint(input_files(config)), watch_fields=train.WATCH):
         with pytest.raises(RunBusyError, match=f"in use by pid {os.getpid()}"):
             train.train_and_evaluate(config, workdir, progress=False)
@@ -183,11 +174,11 @@ def test_a_second_run_in_a_busy_workdir_is_refused(resumed):
 def test_a_finished_run_resumes_only_with_the_same_config_and_data(resumed):
     data, workdir, _ = resumed
     with pytest.raises(ResumeRefused, match=r"config differs .*\(min_delta: 0.1 -> 0.2\)"):
-        train.train_and_evaluate(tiny_config(data, min_delta=0.2), workdir, progress=False)
+        train.train_and_evaluate(multitask_config(data, min_delta=0.2), workdir, progress=False)
     changed = data / "feats" / "eGeMAPS" / "000.csv"
     changed.write_text(changed.read_text().replace(",", ",1", 1))
     with pytest.raises(ResumeRefused, match=r"data differ .*1 changed \(feats/eGeMAPS/000.csv: size"):
-        train.train_and_evaluate(tiny_config(data), workdir, progress=False)
-    results = train.train_and_evaluate(tiny_config(data, max_epochs=2), workdir, progress=False, overwrite=True)
+        train.train_and_evaluate(multitask_config(data), workdir, progress=False)
+    results = train.train_and_evaluate(multitask_config(data, max_epochs=2), workdir, progress=False, overwrite=True)
     assert results["epochs_run"] == [2, 2]
     assert [e["latest_step"] for e in events(workdir) if e.get("event") == "open"] == [None]

@@ -17,7 +17,7 @@ from exvo_jax.tracks.multitask import train
 from exvo_jax.tracks.multitask.bundle import ModelBundle, load_bundle, save_bundle
 from exvo_jax.tracks.multitask.config import default_config
 from exvo_jax.tracks.multitask.data import MultitaskData, SplitData
-from tests.release_factory import small_release
+from tests.support.release_factory import small_release
 
 TASKS = (TaskSpec("emotion", "intensity", 10), TaskSpec("age", "regression", 1), TaskSpec("country", "classification", 4))
 

@@ -6,7 +6,6 @@ import argparse
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -15,14 +14,15 @@ import pytest
 from jax.sharding import AbstractMesh
 
 from exvo_jax import parallel
-from tests.child_processes import REPO, child_env, free_port
+from tests.support.child_processes import child_env, free_port
+from tests.support.paths import REPO
 
-CHILD = Path(__file__).with_name("parallel_child.py")
+CHILD = "tests.support.children.parallel"
 
 
 def run_children(commands: list[tuple[list[str], dict]], timeout: float = 60) -> list[subprocess.CompletedProcess]:
     """Runs the children at once; kills all of them if any is still running after `timeout` seconds."""
-    children = [subprocess.Popen([sys.executable, str(CHILD), *argv], env=env, cwd=REPO, text=True,
+    children = [subprocess.Popen([sys.executable, "-m", CHILD, *argv], env=env, cwd=REPO, text=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for argv, env in commands]
     results = []
     try:

@@ -8,7 +8,7 @@ import pytest
 from exvo_jax.data.errors import DataError, Problems
 from exvo_jax.data.release import bracket_id, label_arrays, parse_country, read_feature_csv, read_release, strip_id
 from exvo_jax.data.schema import EMOTIONS
-from tests.release_factory import HEADER, blank_row, labelled_row, small_release, write_release
+from tests.support.release_factory import HEADER, blank_row, labelled_row, small_release, write_release
 
 
 def test_reads_small_release(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from exvo_jax import submission
 from exvo_jax.cli import main
 from exvo_jax.data.release import label_arrays, read_release
-from tests.submission_corpus import write_labelled_release
+from tests.support.submission_corpus import write_labelled_release
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from exvo_jax import submission
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import label_arrays, read_release
 from exvo_jax.data.schema import EMOTIONS
-from tests.submission_corpus import write_labelled_release
+from tests.support.submission_corpus import write_labelled_release
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """Child process of tests/test_multitask_platform.py: the multitask trainer on 8 simulated CPU devices.
 
-`python tests/multitask_child.py devices WORKDIR` (with XLA_FLAGS forcing 8 host devices) trains three
-seeds on one device, then on all 8 (seeds=4 x data=2: the seeds padded to 4, rows and mini-batches split
-in two), and prints one JSON line of facts for the parent test to assert on.
+`python -m tests.support.children.multitask devices WORKDIR` (with XLA_FLAGS forcing 8 host devices) trains
+three seeds on one device, then on all 8 (seeds=4 x data=2: the seeds padded to 4, rows and mini-batches
+split in two), and prints one JSON line of facts for the parent test to assert on.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import sys
 from pathlib import Path
 
 import jax
-import numpy as np
 
 from exvo_jax.data.errors import DataError
 from exvo_jax.parallel import to_host
 from exvo_jax.run import data_fingerprint, open_run
 from exvo_jax.tracks.multitask import seeds, train
-from exvo_jax.tracks.multitask.config import default_config
-from exvo_jax.tracks.multitask.data import MultitaskData
-from tests.test_multitask_training import TASKS, random_split
+from tests.support.configs import multitask_config
+from tests.support.multitask_data import small_data
+from tests.support.tolerances import relative_error
 
 
 def fit(config, data, workdir: Path, **kwargs) -> seeds.SeedState:
@@ -34,24 +33,10 @@ def real(states: seeds.SeedState, n: int) -> dict:
     return jax.tree_util.tree_map(lambda x: x[:n], host)
 
 
-def relative_error(a, b) -> float:
-    """Largest |a - b| / (|b| + 1e-3) over the leaves (NaN where both are NaN counts as equal)."""
-    worst = 0.0
-    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
-        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-        if not np.array_equal(np.isnan(x), np.isnan(y)):
-            return float("inf")
-        keep = ~np.isnan(y)
-        worst = max(worst, float(np.max(np.abs(x[keep] - y[keep]) / (np.abs(y[keep]) + 1e-3))))
-    return worst
-
-
 def devices_facts(workdir: Path) -> dict:
-    rng = np.random.default_rng(0)
     # 37 training rows: the last batch is partial, and on data=2 the rows are padded to 38 (never drawn).
-    data = MultitaskData(TASKS, random_split(rng, 37, 12), random_split(rng, 20, 12), None, {})
-    config = default_config()
-    config.seeds, config.max_epochs, config.checkpoint_every, config.trunk = (1, 2, 3), 4, 2, (32,)
+    data = small_data()
+    config = multitask_config(checkpoint_every=2, trunk=(32,))
     reference = real(fit(config, data, workdir / "one", mesh=seeds.one_device_mesh()), 3)
 
     config.mesh.seeds, config.mesh.data = 4, 2

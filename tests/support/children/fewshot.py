@@ -1,9 +1,10 @@
 """Child process of tests/test_fewshot_platform.py: few-shot training and adaptation on 8 simulated CPU devices.
 
-`python tests/fewshot_child.py devices WORKDIR` (with XLA_FLAGS forcing 8 host devices) trains the tiny
-model for two epochs on one device and on all 8 (the global batch of 8 rows split over `data`), runs the
-batched evaluation passes with and without their batches sharded over `data`, adapts nine speakers on one device and on all 8 (chunks of 16 speakers, two per device), and prints one JSON
-line of facts for the parent test to assert on.
+`python -m tests.support.children.fewshot devices WORKDIR` (with XLA_FLAGS forcing 8 host devices) trains the
+tiny model for two epochs on one device and on all 8 (the global batch of 8 rows split over `data`), runs the
+batched evaluation passes with and without their batches sharded over `data`, adapts nine speakers on one
+device and on all 8 (chunks of 16 speakers, two per device), and prints one JSON line of facts for the parent
+test to assert on.
 """
 
 from __future__ import annotations
@@ -15,33 +16,21 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from exvo_jax.config_files import load_config
 from exvo_jax.data.errors import DataError
 from exvo_jax.parallel import make_mesh, place, sharded, to_host
 from exvo_jax.recognition.inference import frame_group_size, hidden_clips, predict_clips, predict_program
 from exvo_jax.recognition.training import FramedSet, build_model, device_batch, epoch_batches, fit, train_mesh
 from exvo_jax.tracks.fewshot import adapt, head_params
-from tests.test_fewshot_adapt import FEATURES, HIDDEN, OUTPUTS, make_tasks
-
-
-def tiny_config():
-    config = load_config("experiments/fewshot/tiny.py")
-    config.train.epochs, config.train.patience, config.train.batch_size = 2, 100, 8
-    return config
-
-
-def relative_error(a, b) -> float:
-    """Largest |a - b| / (|b| + 1e-3) over the leaves (empty ones skipped)."""
-    pairs = [(np.asarray(x, np.float64), np.asarray(y, np.float64))
-             for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b))]
-    return max(float(np.max(np.abs(x - y) / (np.abs(y) + 1e-3))) for x, y in pairs if x.size)
+from tests.support.configs import fewshot_config
+from tests.support.speaker_tasks import FEATURES, HIDDEN, OUTPUTS, make_tasks
+from tests.support.tolerances import relative_error
 
 
 def devices_facts(workdir: Path) -> dict:
     rng = np.random.default_rng(0)
     frames = [rng.normal(size=(int(n), 1600)).astype(np.float32) * 0.1 for n in rng.integers(1, 10, size=20)]
     data = FramedSet(frames, rng.uniform(size=(20, 10)).astype(np.float32))
-    config = tiny_config()
+    config = fewshot_config("train.epochs=2", "train.patience=100", "train.batch_size=8")
     one = make_mesh({"data": 1}, devices=jax.devices()[:1])
     _, reference = fit(config, workdir / "one", data, data, mesh=one, progress=False)
     mesh = train_mesh(config)

@@ -1,7 +1,7 @@
 """Child process of tests/test_generate_training.py: the Generate trainer on 8 simulated CPU devices.
 
-`python tests/generate_child.py CORPUS WORKDIR` (with XLA_FLAGS forcing 8 host devices) trains the
-per-emotion GANs of `EMOTIONS_USED` on a 2 x 4 mesh: the two models over the axis `seeds`, every mini-batch
+`python -m tests.support.children.generate CORPUS WORKDIR` (with XLA_FLAGS forcing 8 host devices) trains
+the per-emotion GANs of `EMOTIONS_USED` on a 2 x 4 mesh: the two models over the axis `seeds`, every mini-batch
 split over the axis `data`. It prints one JSON line of facts; the parent compares the run's losses, in
 WORKDIR, with those of the models trained alone on one device.
 """
@@ -15,11 +15,12 @@ from pathlib import Path
 import jax
 
 from exvo_jax.tracks.generate.training import train_and_evaluate
-from tests.test_generate_training import EMOTIONS_USED, STEPS, tiny_config
+from tests.support.configs import generate_config
+from tests.support.stacked_gans import EMOTIONS_USED, STEPS
 
 
 def devices_facts(corpus: Path, workdir: Path) -> dict:
-    config = tiny_config(corpus, EMOTIONS_USED, STEPS)
+    config = generate_config(corpus, EMOTIONS_USED, STEPS)
     config.mesh.seeds, config.mesh.data = len(EMOTIONS_USED), -1
     result = train_and_evaluate(config, workdir, progress=False)
     leaf = jax.tree.leaves(result["states"].g_params)[0]

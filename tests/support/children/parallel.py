@@ -1,8 +1,8 @@
 """Child processes of tests/test_parallel.py: jax sees several CPU devices only in a fresh process.
 
-`python tests/parallel_child.py mesh` checks the mesh layer on the devices XLA_FLAGS forces;
-`python tests/parallel_child.py worker --coordinator-address ... --process-id I` is one process of a
-multi-process run. Each prints one JSON line of facts for the parent test to assert on.
+`python -m tests.support.children.parallel mesh` checks the mesh layer on the devices XLA_FLAGS forces;
+`python -m tests.support.children.parallel worker --coordinator-address ... --process-id I` is one process
+of a multi-process run. Each prints one JSON line of facts for the parent test to assert on.
 """
 
 from __future__ import annotations

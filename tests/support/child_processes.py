@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 
 from exvo_jax.parallel.runtime import ENVIRONMENT
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
 
 
 def child_env(devices: int, **extra: str) -> dict:
