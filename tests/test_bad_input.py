@@ -24,7 +24,7 @@ from exvo_jax.features.cache import AudioItem, FeatureCache
 from exvo_jax.features.opensmile_functionals import smile
 from exvo_jax.models.multitask import exvo_tasks
 from exvo_jax.submission import write_multitask_submission
-from exvo_jax.tracks.multitask import evaluate, predict
+from exvo_jax.tracks.multitask import prediction, scoring
 from exvo_jax.tracks.multitask.report import render_markdown
 from tests.support.release_factory import HEADER, blank_row, labelled_row, small_release, tone, write_release
 
@@ -85,8 +85,8 @@ def test_multitask_scores_of_nan_outputs_are_nan_in_the_table():
                "country": np.eye(4, dtype=np.float32)[labels["country"]]}
     for name in outputs:
         outputs[name][3] = np.nan  # one clip with NaN features gives NaN outputs in every head
-    predictions = {t.name: evaluate.as_labels(t, outputs[t.name]) for t in tasks}
-    scores = evaluate.score(tasks, predictions, labels, {"emotion": EMOTIONS, "country": COUNTRIES})
+    predictions = {t.name: scoring.as_labels(t, outputs[t.name]) for t in tasks}
+    scores = scoring.score(tasks, predictions, labels, {"emotion": EMOTIONS, "country": COUNTRIES})
     assert all(math.isnan(scores[k]) for k in ("Mean CCC", "Country UAR", "Age MAE", "S_MTL"))
     table = render_markdown({"feature_set": "eGeMAPS", "seeds": [0], "per_seed": [scores], "best_seed": 0,
                              "mean": scores, "std": scores, "trivial": {}})
@@ -148,7 +148,7 @@ def test_multitask_predict_audio_dir_names_the_clip_too_short(tmp_path, monkeypa
     clips = tmp_path / "clips"
     write_wav(clips / "a.wav", tone(0.2))
     write_wav(clips / "b_short.wav", tone(0.05))
-    monkeypatch.setattr(predict, "load_bundle", lambda workdir: SimpleNamespace(feature_set="eGeMAPS"))
+    monkeypatch.setattr(prediction, "load_bundle", lambda workdir: SimpleNamespace(feature_set="eGeMAPS"))
     out = tmp_path / "out.csv"
     assert main(["multitask", "predict", "--workdir", str(tmp_path / "run"), "--audio-dir", str(clips),
                  "--out", str(out)]) == 2

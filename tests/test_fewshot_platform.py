@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from exvo_jax.run import ResumeRefused
-from exvo_jax.tracks.fewshot import train_and_evaluate
+from exvo_jax.tracks import fewshot
 from tests.support.child_processes import child_env, free_port
-from tests.support.configs import fewshot_config
+from tests.support.configs import fewshot_settings
 from tests.support.paths import REPO
 from tests.support.run_events import events
 
@@ -45,8 +45,8 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference(corpus, tmp_path_factory) -> dict:
     """The one-process, one-device run every other run is compared with."""
-    return train_and_evaluate(fewshot_config(*SETS, data_dir=corpus), tmp_path_factory.mktemp("reference"),
-                              progress=False)
+    return fewshot.train(fewshot_settings(*SETS, data_dir=corpus), tmp_path_factory.mktemp("reference"),
+                         progress=False)
 
 
 def assert_same_results(got: dict, want: dict) -> None:
@@ -109,9 +109,8 @@ def test_two_processes_through_the_command_line_match_one(corpus, reference, tmp
 def test_a_finished_run_refuses_another_config_and_trains_on_when_epochs_rise(corpus, reference, tmp_path):
     workdir = shutil.copytree(Path(reference["paths"]["json"]).parent, tmp_path / "run")
     with pytest.raises(ResumeRefused, match=r"config differs .*\(train.learning_rate: 0.003 -> 0.001\)"):
-        train_and_evaluate(fewshot_config(*SETS, "train.learning_rate=1e-3", data_dir=corpus), workdir,
-                           progress=False)
-    results = train_and_evaluate(fewshot_config(*SETS, "train.epochs=3", data_dir=corpus), workdir, progress=False)
+        fewshot.train(fewshot_settings(*SETS, "train.learning_rate=1e-3", data_dir=corpus), workdir, progress=False)
+    results = fewshot.train(fewshot_settings(*SETS, "train.epochs=3", data_dir=corpus), workdir, progress=False)
     log = events(workdir)
     reopened = max(i for i, e in enumerate(log) if e.get("event") == "open")
     assert [e["latest_step"] for e in log if e.get("event") == "open"] == [None, 2]

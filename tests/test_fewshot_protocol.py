@@ -9,10 +9,10 @@ import pytest
 
 from exvo_jax.data.errors import DataError
 from exvo_jax.metrics import ccc
-from exvo_jax.tracks.fewshot import predict
+from exvo_jax.tracks.fewshot import prediction as predict
 from exvo_jax.tracks.fewshot.inference import speaker_tasks, support_rule
 from exvo_jax.tracks.fewshot.report import score_row, submitted, table_header
-from exvo_jax.tracks.fewshot.training import HELDOUT, SELECT, protocol_splits
+from exvo_jax.recognition.protocol import HELDOUT, SELECT, protocol_splits
 
 
 def clips(spec: str, split: str = "Val"):

@@ -15,11 +15,12 @@ from exvo_jax.config_files import load_config
 from exvo_jax.data.release import TEST_LABELS, read_release
 from exvo_jax.data.speakers import group_by_speaker
 from exvo_jax.metrics import mean_ccc
-from exvo_jax.recognition.training import (FramedSet, build_model, epoch_batches, fit, train_mesh,
+from exvo_jax.recognition.training import (FramedSet, build_model, epoch_batches, train_mesh,
                                            train_step_program)
 from exvo_jax.submission.validate import validate_csv
-from exvo_jax.tracks.fewshot import render_table, train_and_evaluate
-from exvo_jax.tracks.fewshot.prediction import predict_split
+from exvo_jax.tracks import fewshot
+from exvo_jax.tracks.fewshot.report import render_table
+from tests.support.in_memory_runs import fit_recognition
 
 # Margins, measured on this corpus and config (deterministic on CPU), on the held-out Test speakers that
 # chose nothing (epoch, adaptation and head are chosen on Val): the speaker-independent mean CCC is about
@@ -52,7 +53,8 @@ def run(corpus, feature_cache, tmp_path_factory):
     config.speaker_norm = False
     workdir = tmp_path_factory.mktemp("fewshot_run")
     train_step_program.cache_clear()  # other tests in this process may have compiled the same model on other shapes
-    return config, workdir, train_and_evaluate(config, workdir, progress=False)
+    settings = fewshot.settings(config)
+    return settings, workdir, fewshot.train(settings, workdir, progress=False)
 
 
 def train_mean_ccc(corpus: Path) -> float:
@@ -120,7 +122,7 @@ def test_without_test_labels_table4_is_scored_on_held_out_val_speakers(corpus, f
     config.data_dir, config.cache_dir = str(release), str(feature_cache)
     config.speaker_norm, config.episodic.enabled = False, False
     config.train.epochs, config.adapt.modes = 1, ("bias_head",)
-    results = train_and_evaluate(config, tmp_path / "run", progress=False)
+    results = fewshot.train(fewshot.settings(config), tmp_path / "run", progress=False)
     assert (results["selection_split"], results["eval_split"]) == ("Val-select", "Val-heldout")
     assert {row["split"] for row in results["table"]} == {"Val-heldout"}
     assert {row["split"] for row in results["validation_table"]} == {"Val-select"}
@@ -158,7 +160,7 @@ def test_training_compiles_once_per_bucket(run):
 @pytest.mark.slow
 def test_predict_writes_a_valid_submission(run, corpus, tmp_path):
     _, workdir, _ = run
-    path = predict_split(workdir, corpus, tmp_path, split="Test", team="tests", number=2, progress=False)
+    path = fewshot.predict(workdir, corpus, tmp_path, split="Test", team="tests", number=2, progress=False)
     assert path.name == "ExVo-Few_tests_2.csv"
     report = validate_csv(path, read_release(corpus), "Test")
     assert not report.errors, report.errors
@@ -179,7 +181,7 @@ def test_predict_takes_the_labelled_test_clips_as_support_wherever_they_sit(run,
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(r for r in rows if r["File_ID"].strip("[]") in support)
-    path = predict_split(workdir, corpus, tmp_path / "out", split="Test", support_labels=tmp_path / "support.csv",
+    path = fewshot.predict(workdir, corpus, tmp_path / "out", split="Test", support_labels=tmp_path / "support.csv",
                          progress=False)
     with path.open(newline="") as f:
         predicted = [r["File_ID"].strip("[]") for r in csv.DictReader(f)]
@@ -201,6 +203,10 @@ def test_epoch_batches_hold_every_clip_once_and_weigh_fill_rows_zero():
     assert sorted(seen) == list(range(5))
 
 
+def fit_in_run(config, workdir, data):
+    return fit_recognition(fewshot.settings(config), workdir, data, data)
+
+
 def test_resume_is_exact(tmp_path):
     config = load_config("experiments/fewshot/tiny.py")
     config.train.patience = 100
@@ -208,11 +214,11 @@ def test_resume_is_exact(tmp_path):
     frames = [rng.normal(size=(int(n), 1600)).astype(np.float32) * 0.1 for n in rng.integers(1, 10, size=12)]
     data = FramedSet(frames, rng.uniform(size=(12, 10)).astype(np.float32))
     config.train.epochs = 3
-    straight, history = fit(config, tmp_path / "straight", data, data, progress=False)
+    straight, history = fit_in_run(config, tmp_path / "straight", data)
     config.train.epochs = 2
-    fit(config, tmp_path / "resumed", data, data, progress=False)
+    fit_in_run(config, tmp_path / "resumed", data)
     config.train.epochs = 3
-    resumed, resumed_history = fit(config, tmp_path / "resumed", data, data, progress=False)
+    resumed, resumed_history = fit_in_run(config, tmp_path / "resumed", data)
     assert [h["epoch"] for h in resumed_history] == [1, 2, 3]
     assert resumed_history == history
     for a, b in zip(jax.tree.leaves(straight.best_params), jax.tree.leaves(resumed.best_params)):
@@ -223,4 +229,4 @@ def test_missing_run_is_reported(tmp_path, corpus):
     from exvo_jax.data.errors import DataError
 
     with pytest.raises(DataError, match="run `exvo-jax fewshot train`"):
-        predict_split(tmp_path, corpus, tmp_path)
+        fewshot.predict(tmp_path, corpus, tmp_path)

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from exvo_jax.config_files import load_config
+from exvo_jax.tracks import generate as generate_track
 from exvo_jax.data.schema import EMOTIONS
 from exvo_jax.run import import_model
 from exvo_jax.tracks.generate.condition import clip_conditions, emotion_conditions, one_hots
 from exvo_jax.tracks.generate.data import train_clips
 from exvo_jax.tracks.generate.program import generate
 from exvo_jax.tracks.generate.sampler import load_sampler, sampler_from
-from exvo_jax.tracks.generate.training import train_and_evaluate
 
 
 def padded(rows) -> np.ndarray:
@@ -51,7 +51,8 @@ def test_a_soft_model_is_sampled_with_its_recorded_vectors(synthetic_corpus, tmp
     config = load_config("experiments/generate/conditional.py:tiny")
     config.update({"data_dir": str(synthetic_corpus), "condition": "soft", "batch_size": 8, "steps": 2,
                    "log_every": 1, "checkpoint_every": 2, "sample_every": 0})
-    train_and_evaluate(config, tmp_path, progress=False)
+    config = generate_track.settings(config)
+    generate_track.train(config, tmp_path, progress=False)
     sampler = load_sampler(tmp_path)
     intensities = np.stack([c.emotions for c in train_clips(config)])
     dominant = intensities.argmax(axis=1)

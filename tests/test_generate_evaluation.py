@@ -19,6 +19,7 @@ import pytest
 from exvo_jax.cli import main
 from exvo_jax.config_files import load_config
 from exvo_jax.data.schema import EMOTIONS
+from exvo_jax.tracks import generate
 from exvo_jax.tracks.generate.evaluation import fid_table, load_classifier, reference_features, score_features, table3
 from exvo_jax.tracks.generate.evaluation.classifier import weights_key
 from exvo_jax.tracks.generate.evaluation.reference import STATS_DIR
@@ -48,7 +49,7 @@ def classifier_dir(generate_corpus, tmp_path_factory):
 def generated(classifier_dir, trained_gan):
     """Classifier features of SAMPLES clips per emotion from the shared trained conditional GAN and from its
     untrained generator."""
-    config = load_config(CONFIG)
+    config = generate.settings(load_config(CONFIG))
     trained = load_sampler(trained_gan)
     fresh = init_states(gan_from(config), hyper_from(config), model_keys(config.seed, [len(EMOTIONS)]))
     untrained = Sampler(trained.gan, fresh.ema_params, trained.names, trained.geometry)

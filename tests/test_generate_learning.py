@@ -14,6 +14,7 @@ import soundfile as sf
 from exvo_jax.cli import main
 from exvo_jax.config_files import load_config
 from exvo_jax.data.schema import EMOTIONS
+from exvo_jax.tracks import generate
 from exvo_jax.tracks.generate.band_stats import band_features, band_frechet_matrix
 from exvo_jax.tracks.generate.data import load_pool, train_clips
 from exvo_jax.tracks.generate.program import init_states, model_keys
@@ -45,6 +46,7 @@ def test_the_conditional_gan_learns_every_emotion(generate_corpus, trained_gan):
     """
     config = load_config(CONFIG)
     config.data_dir = str(generate_corpus)
+    config = generate.settings(config)
     pool = load_pool(config, train_clips(config), progress=False)
     dominant = pool.intensities.argmax(axis=1)
     real = {e: pool.mels[dominant == i] for i, e in enumerate(EMOTIONS)}

@@ -11,10 +11,10 @@ import jax
 import numpy as np
 import pytest
 
-from exvo_jax.tracks.generate.training import train_and_evaluate
 from exvo_jax.run import import_model
+from exvo_jax.tracks import generate
 from tests.support.child_processes import child_env
-from tests.support.configs import generate_config
+from tests.support.configs import generate_settings
 from tests.support.paths import REPO
 from tests.support.stacked_gans import EMOTIONS_USED, STEPS
 
@@ -22,9 +22,7 @@ CHILD = "tests.support.children.generate"
 
 
 def train(corpus, workdir, emotions, steps, **overrides):
-    config = generate_config(corpus, emotions, steps)
-    config.update(overrides)
-    return train_and_evaluate(config, workdir, progress=False)
+    return generate.train(generate_settings(corpus, emotions, steps, **overrides), workdir, progress=False)
 
 
 @pytest.fixture(scope="module")

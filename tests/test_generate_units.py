@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from exvo_jax.config_files import load_config
 from exvo_jax.data.errors import DataError
 from exvo_jax.tracks.generate.band_stats import band_features, band_frechet, band_frechet_matrix
-from exvo_jax.tracks.generate.config import check_config, default_config, make_tiny
+from exvo_jax.tracks.generate.config import GenerateSettings, default_config, make_tiny, settings
 from exvo_jax.tracks.generate.condition import clip_conditions
 from exvo_jax.tracks.generate.data import MelPool, model_rows, real_examples
 from exvo_jax.tracks.generate.previews import prune
@@ -23,8 +24,8 @@ CONFIGS = ("msg_gan", "extra_adam", "conditional")
 @pytest.mark.parametrize("name", CONFIGS)
 def test_experiment_configs_and_their_tiny_variants_are_consistent(name):
     full, tiny = (load_config(f"experiments/generate/{name}.py{arg}") for arg in ("", ":tiny"))
-    check_config(full)
-    check_config(tiny)
+    settings(full)
+    settings(tiny)
     assert (full.mel.n_mels, full.mel.frames, full.model.depth, full.model.latent_size) == (128, 512, 7, 512)
     assert (tiny.mel.n_mels, tiny.mel.frames, tiny.model.depth, tiny.model.latent_size) == (16, 64, 4, 16)
     assert full.mode == ("conditional" if name == "conditional" else "per_emotion")
@@ -34,15 +35,15 @@ def test_bad_settings_are_refused():
     config = make_tiny(default_config())
     config.mel.frames = 128
     with pytest.raises(ValueError, match="differs from the output 16 x 64"):
-        check_config(config)
+        settings(config)
     config = make_tiny(default_config())
     config.checkpoint_every = config.log_every + 1
     with pytest.raises(ValueError, match="multiple of log_every"):
-        check_config(config)
+        settings(config)
     config = make_tiny(default_config())
     config.emotions = ("Awe", "Joy")
     with pytest.raises(ValueError, match="emotions must be"):
-        check_config(config)
+        settings(config)
 
 
 def pool_of(intensities) -> MelPool:
@@ -57,17 +58,16 @@ def test_per_emotion_sets_take_the_clips_at_exactly_one_and_conditional_takes_al
     rows[0, 0] = rows[1, 0] = rows[1, 2] = rows[2, 2] = 1.0
     rows[3, 0] = 0.99
     pool = pool_of(rows)
-    config = default_config()
-    config.emotions = ("Awe", "Amusement")
+    config = GenerateSettings(emotions=("Awe", "Amusement"))
     sets = model_rows(config, pool)
     assert sets.names == ("Awe", "Amusement")
     np.testing.assert_array_equal(sets.counts, [2, 2])
     np.testing.assert_array_equal(sets.index, [[0, 1], [1, 2]])
     assert real_examples(pool, sets, "Amusement", 5)[:, 0, 0].tolist() == [1.0, 2.0]
-    config.emotions = ("Awe", "Fear")
+    config = dataclasses.replace(config, emotions=("Awe", "Fear"))
     with pytest.raises(DataError, match="no Train clip has intensity 1.0 for Fear"):
         model_rows(config, pool)
-    config.mode = "conditional"
+    config = dataclasses.replace(config, mode="conditional")
     sets = model_rows(config, pool)
     assert sets.names == ("conditional",) and sets.counts.tolist() == [4]
     assert real_examples(pool, sets, "Awe", 5)[:, 0, 0].tolist() == [0.0, 1.0, 3.0]  # dominant emotion

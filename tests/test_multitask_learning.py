@@ -23,7 +23,8 @@ from exvo_jax.config_files import load_config
 from exvo_jax.data.release import read_release
 from exvo_jax.data.schema import EMOTIONS
 from exvo_jax.submission import validate_csv
-from exvo_jax.tracks.multitask import render_markdown, train_and_evaluate
+from exvo_jax.tracks import multitask
+from exvo_jax.tracks.multitask.report import render_markdown
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,8 @@ def test_real_recordings_over_five_speaker_folds_against_the_linear_yardstick(no
     for fold in range(5):
         config = load_config("experiments/multitask/nonverbal.py:tiny")
         config.data_dir, config.cache_dir, config.fold = str(nonverbal_dir), str(cache), fold
-        results = train_and_evaluate(config, tmp_path_factory.mktemp(f"nonverbal_fold{fold}"), progress=False)
+        results = multitask.train(multitask.settings(config), tmp_path_factory.mktemp(f"nonverbal_fold{fold}"),
+                                  progress=False)
         scores.append({"model": results["exported"]["test"], "linear": results["yardstick"]["test"],
                        "trivial": results["test"]["trivial"]})
     mean = {who: {k: float(np.mean([s[who][k] for s in scores])) for k in scores[0][who]} for who in scores[0]}

@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 
 from exvo_jax.run import ResumeRefused, RunBusyError, data_fingerprint, open_run
-from exvo_jax.tracks.multitask import train
+from exvo_jax.tracks import multitask
+from exvo_jax.tracks.multitask.config import WATCH
 from exvo_jax.tracks.multitask.bundle import load_bundle
 from exvo_jax.tracks.multitask.data import input_files
 from tests.support.child_processes import child_env, free_port
-from tests.support.configs import multitask_config
+from tests.support.configs import multitask_settings
 from tests.support.paths import REPO
 from tests.support.release_factory import blank_row, labelled_row, write_release
 from tests.support.run_events import events
@@ -58,7 +59,7 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def reference(corpus, tmp_path_factory) -> dict:
     """The one-process, one-device run every other run is compared with."""
-    return train.train_and_evaluate(multitask_config(corpus), tmp_path_factory.mktemp("reference"), progress=False)
+    return multitask.train(multitask_settings(corpus), tmp_path_factory.mktemp("reference"), progress=False)
 
 
 def assert_same_results(got: dict, want: dict) -> None:
@@ -83,9 +84,9 @@ def test_eight_devices_train_like_one_with_the_seeds_sharded(tmp_path):
     assert got["params_sharding"] == ["NamedSharding", "P('seeds',)", {"seeds": 4, "data": 2}, [4, 32], [1, 32]]
     assert got["rows_sharding"] == ["P('data',)", [38, 12], [19, 12]]
     assert got["errors"] == [
-        "config.mesh {'data': 2, 'seeds': 4}: batch_size (the global batch) 7 is not divisible by the 2 devices "
+        "mesh {'seeds': 4, 'data': 2}: batch_size (the global batch) 7 is not divisible by the 2 devices "
         "of mesh axis 'data'",
-        "config.mesh {'data': 1, 'seeds': 3}: mesh axes {'seeds': 3, 'data': 1} use 3 devices, but there are 8; "
+        "mesh {'seeds': 3, 'data': 1}: mesh axes {'seeds': 3, 'data': 1} use 3 devices, but there are 8; "
         "give one axis -1 to take the remaining devices",
     ]
 
@@ -150,8 +151,8 @@ def resumed(corpus, tmp_path_factory) -> tuple[Path, Path, dict]:
     """(corpus copy, workdir, results): trained for 2 epochs, then resumed with max_epochs raised to 4."""
     root = tmp_path_factory.mktemp("resumed")
     data = shutil.copytree(corpus, root / "corpus")
-    train.train_and_evaluate(multitask_config(data, max_epochs=2), root / "run", progress=False)
-    return data, root / "run", train.train_and_evaluate(multitask_config(data), root / "run", progress=False)
+    multitask.train(multitask_settings(data, max_epochs=2), root / "run", progress=False)
+    return data, root / "run", multitask.train(multitask_settings(data), root / "run", progress=False)
 
 
 def test_raising_max_epochs_continues_from_the_last_epoch(resumed, reference):
@@ -165,20 +166,20 @@ def test_raising_max_epochs_continues_from_the_last_epoch(resumed, reference):
 
 def test_a_second_run_in_a_busy_workdir_is_refused(resumed):
     data, workdir, _ = resumed
-    config = multitask_config(data)
-    with open_run(workdir, config, data_fingerprint(input_files(config)), watch_fields=train.WATCH):
+    config = multitask_settings(data)
+    with open_run(workdir, config, data_fingerprint(input_files(config)), watch_fields=WATCH):
         with pytest.raises(RunBusyError, match=f"in use by pid {os.getpid()}"):
-            train.train_and_evaluate(config, workdir, progress=False)
+            multitask.train(config, workdir, progress=False)
 
 
 def test_a_finished_run_resumes_only_with_the_same_config_and_data(resumed):
     data, workdir, _ = resumed
     with pytest.raises(ResumeRefused, match=r"config differs .*\(min_delta: 0.1 -> 0.2\)"):
-        train.train_and_evaluate(multitask_config(data, min_delta=0.2), workdir, progress=False)
+        multitask.train(multitask_settings(data, min_delta=0.2), workdir, progress=False)
     changed = data / "feats" / "eGeMAPS" / "000.csv"
     changed.write_text(changed.read_text().replace(",", ",1", 1))
     with pytest.raises(ResumeRefused, match=r"data differ .*1 changed \(feats/eGeMAPS/000.csv: size"):
-        train.train_and_evaluate(multitask_config(data), workdir, progress=False)
-    results = train.train_and_evaluate(multitask_config(data, max_epochs=2), workdir, progress=False, overwrite=True)
+        multitask.train(multitask_settings(data), workdir, progress=False)
+    results = multitask.train(multitask_settings(data, max_epochs=2), workdir, progress=False, overwrite=True)
     assert results["epochs_run"] == [2, 2]
     assert [e["latest_step"] for e in events(workdir) if e.get("event") == "open"] == [None]

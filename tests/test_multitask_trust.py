@@ -3,6 +3,8 @@ source and the initialisation recorded with the run and the exported model."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,9 +15,9 @@ from exvo_jax.features.scaling import StandardScaler
 from exvo_jax.models.multitask import TaskSpec
 from exvo_jax.run import data_fingerprint, open_run
 from exvo_jax.tracks.multitask import data as data_module
-from exvo_jax.tracks.multitask import train
+from exvo_jax.tracks.multitask import training as train
 from exvo_jax.tracks.multitask.bundle import ModelBundle, load_bundle, save_bundle
-from exvo_jax.tracks.multitask.config import default_config
+from exvo_jax.tracks.multitask.config import WATCH, MultitaskSettings
 from exvo_jax.tracks.multitask.data import MultitaskData, SplitData
 from tests.support.release_factory import small_release
 
@@ -48,17 +50,14 @@ def test_non_finite_features_or_labels_are_refused_with_the_clips_named(data):
 
 def test_a_diverging_loss_stops_training_naming_the_outlying_clips(data, tmp_path):
     data.train.features[7] = 1e30  # finite; standardised, the farthest out at |z| = sqrt(23) = 4.8
-    config = default_config()
-    config.seeds, config.max_epochs, config.learning_rate = (1,), 3, 1e38  # the weights overflow
-    with open_run(tmp_path / "run", config, data_fingerprint([])) as run:
+    config = MultitaskSettings(seeds=(1,), max_epochs=3, learning_rate=1e38)  # the weights overflow
+    with open_run(tmp_path / "run", config, data_fingerprint([]), watch_fields=WATCH) as run:
         with pytest.raises(FloatingPointError, match=r"epoch 1 for seed\(s\) \[1\]: .*t7 \(\|z\| 4\.8"):
             train.fit(config, data, run, progress=False)
 
 
 def test_the_init_scheme_reaches_the_network_and_the_exported_model(data, tmp_path):
-    config = default_config()
-    config.init_scheme = "torch"
-    model = train.model_from(config, data)
+    model = train.model_from(MultitaskSettings(init_scheme="torch"), data)
     assert model.init_scheme == "torch"
     params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 12)))["params"]
     assert np.abs(np.asarray(params["dense_0"]["bias"])).max() > 0  # the torch scheme's biases are not zero
@@ -72,11 +71,9 @@ def test_the_init_scheme_reaches_the_network_and_the_exported_model(data, tmp_pa
 def test_recompute_features_fingerprints_the_audio_not_the_shipped_csvs(tmp_path, monkeypatch):
     root = small_release(tmp_path / "release")
     monkeypatch.setattr(data_module, "has_official", lambda corpus, clips, feature_set: True)  # every split ships CSVs
-    config = default_config()
-    config.data_dir, config.feature_set = str(root), "eGeMAPS"
+    config = MultitaskSettings(data_dir=str(root), feature_set="eGeMAPS")
     shipped = data_module.input_files(config)
     assert not any(p.suffix == ".wav" for p in shipped)
-    config.recompute_features = True
-    computed = data_module.input_files(config)
+    computed = data_module.input_files(dataclasses.replace(config, recompute_features=True))
     assert sum(p.suffix == ".wav" for p in computed) == 12 and not any(p.suffix == ".csv" and "feats" in p.parts
                                                                         for p in computed)

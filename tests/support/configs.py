@@ -1,5 +1,8 @@
 """The tests' tiny configs, one builder per track, so that every test and child process trains the same
-small models: few epochs, small networks, settings that compile few programs."""
+small models: few epochs, small networks, settings that compile few programs.
+
+`*_config` gives the ConfigDict (what a config file and `--set` give the command line); `*_settings` the
+track's settings made from it, what the trainers take."""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ from pathlib import Path
 import ml_collections
 
 from exvo_jax.config_files import apply_override, load_config
-from exvo_jax.tracks.multitask.config import default_config
+from exvo_jax.tracks import fewshot, generate, multitask
+from exvo_jax.tracks.fewshot.config import FewshotSettings
+from exvo_jax.tracks.generate.config import GenerateSettings
+from exvo_jax.tracks.multitask.config import MultitaskSettings, default_config
 
 
 def multitask_config(data_dir: Path | None = None, **overrides) -> ml_collections.ConfigDict:
@@ -52,3 +58,18 @@ def generate_config(corpus: Path, emotions: tuple[str, ...], steps: int,
     config.checkpoint_every = 2
     config.sample_every = 0  # previews are tested with the trained GAN of test_generate_learning.py
     return config
+
+
+def multitask_settings(data_dir: Path | None = None, **overrides) -> MultitaskSettings:
+    return multitask.settings(multitask_config(data_dir, **overrides))
+
+
+def fewshot_settings(*sets: str, data_dir: Path | None = None) -> FewshotSettings:
+    return fewshot.settings(fewshot_config(*sets, data_dir=data_dir))
+
+
+def generate_settings(corpus: Path, emotions: tuple[str, ...], steps: int, name: str = "msg_gan",
+                      **overrides) -> GenerateSettings:
+    config = generate_config(corpus, emotions, steps, name)
+    config.update(overrides)
+    return generate.settings(config)

@@ -19,9 +19,10 @@ import numpy as np
 from exvo_jax.data.errors import DataError
 from exvo_jax.parallel import make_mesh, place, sharded, to_host
 from exvo_jax.recognition.inference import frame_group_size, hidden_clips, predict_clips, predict_program
-from exvo_jax.recognition.training import FramedSet, build_model, device_batch, epoch_batches, fit, train_mesh
+from exvo_jax.recognition.training import FramedSet, build_model, device_batch, epoch_batches, train_mesh
 from exvo_jax.tracks.fewshot import adapt, head_params
-from tests.support.configs import fewshot_config
+from tests.support.configs import fewshot_settings
+from tests.support.in_memory_runs import fit_recognition
 from tests.support.speaker_tasks import FEATURES, HIDDEN, OUTPUTS, make_tasks
 from tests.support.tolerances import relative_error
 
@@ -30,11 +31,11 @@ def devices_facts(workdir: Path) -> dict:
     rng = np.random.default_rng(0)
     frames = [rng.normal(size=(int(n), 1600)).astype(np.float32) * 0.1 for n in rng.integers(1, 10, size=20)]
     data = FramedSet(frames, rng.uniform(size=(20, 10)).astype(np.float32))
-    config = fewshot_config("train.epochs=2", "train.patience=100", "train.batch_size=8")
+    config = fewshot_settings("train.epochs=2", "train.patience=100", "train.batch_size=8")
     one = make_mesh({"data": 1}, devices=jax.devices()[:1])
-    _, reference = fit(config, workdir / "one", data, data, mesh=one, progress=False)
+    _, reference = fit_recognition(config, workdir / "one", data, data, mesh=one)
     mesh = train_mesh(config)
-    record, history = fit(config, workdir / "eight", data, data, progress=False)
+    record, history = fit_recognition(config, workdir / "eight", data, data)
     batch = device_batch(next(epoch_batches(data, 8, tuple(config.buckets), 0, 0)), mesh)
 
     model, buckets = build_model(config), tuple(config.buckets)
@@ -56,9 +57,8 @@ def devices_facts(workdir: Path) -> dict:
     shared, personal = head_params.split_params(to_host(head), "full")
     out = program(shared, personal, np.float32(0.05), *arrays)
 
-    config.train.batch_size = 6
     try:
-        train_mesh(config)
+        train_mesh(fewshot_settings("train.batch_size=6"))
         error = None
     except DataError as err:
         error = str(err)

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import jax
 
-from exvo_jax.tracks.generate.training import train_and_evaluate
-from tests.support.configs import generate_config
+from exvo_jax.tracks import generate
+from tests.support.configs import generate_settings
 from tests.support.stacked_gans import EMOTIONS_USED, STEPS
 
 
 def devices_facts(corpus: Path, workdir: Path) -> dict:
-    config = generate_config(corpus, EMOTIONS_USED, STEPS)
-    config.mesh.seeds, config.mesh.data = len(EMOTIONS_USED), -1
-    result = train_and_evaluate(config, workdir, progress=False)
+    settings = generate_settings(corpus, EMOTIONS_USED, STEPS, mesh={"seeds": len(EMOTIONS_USED), "data": -1})
+    result = generate.train(settings, workdir, progress=False)
     leaf = jax.tree.leaves(result["states"].g_params)[0]
     return {
         "devices": jax.device_count(),

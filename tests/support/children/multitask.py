@@ -7,6 +7,7 @@ split in two), and prints one JSON line of facts for the parent test to assert o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -14,17 +15,17 @@ from pathlib import Path
 import jax
 
 from exvo_jax.data.errors import DataError
-from exvo_jax.parallel import to_host
-from exvo_jax.run import data_fingerprint, open_run
-from exvo_jax.tracks.multitask import seeds, train
-from tests.support.configs import multitask_config
+from exvo_jax.parallel import one_device_mesh, to_host
+from exvo_jax.tracks.multitask import seeds
+from exvo_jax.tracks.multitask import training as train
+from tests.support.configs import multitask_settings
+from tests.support.in_memory_runs import fit_multitask
 from tests.support.multitask_data import small_data
 from tests.support.tolerances import relative_error
 
 
 def fit(config, data, workdir: Path, **kwargs) -> seeds.SeedState:
-    with open_run(workdir, config, data_fingerprint([]), watch_fields=train.WATCH) as run:
-        return train.fit(config, data, run, progress=False, **kwargs)[0]
+    return fit_multitask(config, data, workdir, **kwargs)[0]
 
 
 def real(states: seeds.SeedState, n: int) -> dict:
@@ -36,10 +37,10 @@ def real(states: seeds.SeedState, n: int) -> dict:
 def devices_facts(workdir: Path) -> dict:
     # 37 training rows: the last batch is partial, and on data=2 the rows are padded to 38 (never drawn).
     data = small_data()
-    config = multitask_config(checkpoint_every=2, trunk=(32,))
-    reference = real(fit(config, data, workdir / "one", mesh=seeds.one_device_mesh()), 3)
+    config = multitask_settings(checkpoint_every=2, trunk=(32,))
+    reference = real(fit(config, data, workdir / "one", mesh=one_device_mesh()), 3)
 
-    config.mesh.seeds, config.mesh.data = 4, 2
+    config = dataclasses.replace(config, mesh={"seeds": 4, "data": 2})
     mesh = train.run_mesh(config)
     rows = train.training_rows((data.train.features, data.train.labels), mesh)
     states = fit(config, data, workdir / "eight")
@@ -48,7 +49,7 @@ def devices_facts(workdir: Path) -> dict:
 
     errors = []
     for seeds_axis, data_axis, batch in ((4, 2, 7), (3, 1, 8)):
-        config.mesh.seeds, config.mesh.data, config.batch_size = seeds_axis, data_axis, batch
+        config = dataclasses.replace(config, mesh={"seeds": seeds_axis, "data": data_axis}, batch_size=batch)
         try:
             train.run_mesh(config)
         except DataError as error:
