@@ -8,7 +8,8 @@ import numpy as np
 
 
 def relative_error(a, b) -> float:
-    """Largest |a - b| / (|b| + 1e-3) over the leaves of the pytrees `a` and `b` (`b` the reference).
+    """Largest |a - b| / (|b| + 1e-3) over the leaves of the pytrees `a` and `b` (`b` the reference; both with
+    as many leaves).
 
     NaN matches NaN: positions that are NaN in both are equal and left out, and a NaN on one side only (or
     leaves of different shapes) is an infinite error, which fails any tolerance. A leaf with nothing left to
