@@ -54,6 +54,12 @@ class AdaptationGrid:
         check(len(self.learning_rates) > 0 and all(finite(r) and r > 0 for r in self.learning_rates),
               f"adapt.learning_rates must be finite and > 0, got {self.learning_rates!r}")
         check(positive_int(self.chunk_size), f"adapt.chunk_size must be an integer >= 1, got {self.chunk_size!r}")
+        check("lora" not in self.modes or positive_int(self.lora_rank),
+              f"adapt.lora_rank must be an integer >= 1 for the lora mode, got {self.lora_rank!r}")
+        check("ridge" not in self.modes or all(finite(r) and r > 0 for r in self.ridge_strengths),
+              f"adapt.ridge_strengths must be finite and > 0, got {self.ridge_strengths!r}")
+        check(finite(self.weight_decay) and self.weight_decay >= 0,
+              f"adapt.weight_decay must be finite and >= 0, got {self.weight_decay!r}")
         check(set(self.mesh) == {"speakers"}, f"adapt.mesh has the one axis 'speakers', got {self.mesh}")
 
 

@@ -19,7 +19,7 @@ import dataclasses
 
 import ml_collections
 
-from exvo_jax.data.schema import EMOTIONS
+from exvo_jax.data.schema import COUNTRIES, EMOTIONS
 from exvo_jax.models.msg_gan import scale_shapes
 from exvo_jax.settings import as_config, check, finite, from_config, positive_int
 
@@ -88,6 +88,8 @@ class GenerateSettings:
                               ("strategy", STRATEGIES)):
             value = getattr(self, name)
             check(value in allowed, f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        check(self.country in ("", *COUNTRIES), f"country must be empty (all) or one of {', '.join(COUNTRIES)}, "
+                                               f"got {self.country!r}")
         unknown = [e for e in self.emotions if e not in EMOTIONS]
         check(not unknown and self.emotions and len(set(self.emotions)) == len(self.emotions),
               f"emotions must be distinct names from {EMOTIONS}, got {tuple(self.emotions)}")

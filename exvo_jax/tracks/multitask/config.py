@@ -20,6 +20,7 @@ import ml_collections
 from exvo_jax.settings import as_config, check, finite, from_config, positive_int
 
 DATASETS = ("exvo", "nonverbal")
+TASKS = {"exvo": ("emotion", "age", "country"), "nonverbal": ("type", "age", "sex")}  # each dataset's heads
 LR_SCHEDULES = ("constant", "cosine")
 INTENSITY_LOSSES = ("mse", "ccc")
 RESTORES = ("best", "last")
@@ -80,6 +81,9 @@ class MultitaskSettings:
                               ("init_scheme", INIT_SCHEMES), ("ccc_variant", CCC_VARIANTS), ("strategy", STRATEGIES)):
             value = getattr(self, name)
             check(value in allowed, f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        unknown = [t for t in self.tasks if t not in TASKS[self.dataset]]
+        check(not unknown, f"tasks: unknown task(s) {', '.join(map(str, unknown))} (dataset {self.dataset!r} has "
+                           f"{', '.join(TASKS[self.dataset])})")
         check(len(self.seeds) > 0 and len(set(self.seeds)) == len(self.seeds),
               f"seeds must be distinct and at least one, got {self.seeds}")
         for name in ("batch_size", "max_epochs", "checkpoint_every", "head_hidden", "folds"):
