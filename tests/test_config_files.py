@@ -20,8 +20,8 @@ def test_overrides_parse_literals_and_dotted_keys():
     config = load_config("experiments/fewshot/h64.py:tiny")
     apply_override(config, "train.epochs=3")
     apply_override(config, "buckets=(10, 20)")
-    apply_override(config, "team=my-team")
-    assert (config.train.epochs, config.buckets, config.team) == (3, (10, 20), "my-team")
+    apply_override(config, "yardstick.feature_set=ComParE")
+    assert (config.train.epochs, config.buckets, config.yardstick.feature_set) == (3, (10, 20), "ComParE")
     for bad in ("train.nothing=1", "nothing.epochs=1", "seed", "seed.x=1"):
         with pytest.raises(DataError, match="expected KEY=VALUE with a known"):
             apply_override(config, bad)

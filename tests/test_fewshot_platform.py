@@ -78,7 +78,7 @@ def test_eight_devices_train_and_adapt_like_one_with_batches_and_speakers_sharde
     assert got["chunk_sharding"][0] == "P('speakers',)" and got["chunk_sharding"][1][0] == 16
     assert got["chunk_sharding"][2][0] == 2
     assert got["adapted_sharding"][0] == "P('speakers',)" and got["adapted_sharding"][1][0] == 2
-    assert got["error"] == ("config.mesh {'data': -1}: train.batch_size (the global batch) 6 is not divisible by "
+    assert got["error"] == ("mesh {'data': -1}: train.batch_size (the global batch) 6 is not divisible by "
                             "the 8 devices of mesh axis 'data'")
 
 

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from exvo_jax.data.errors import DataError
 from exvo_jax.data.release import TEST_LABELS, read_data_info, read_release
-from exvo_jax.metrics import ccc
 from exvo_jax.recognition.framing import load_frames
 from exvo_jax.recognition.inference import encode_clips
-from exvo_jax.recognition.protocol import protocol_splits
 from exvo_jax.recognition.training import build_model
 from exvo_jax.run import import_model
 from exvo_jax.submission.formats import FEWSHOT, submission_filename
@@ -72,36 +69,3 @@ def predict(workdir: str | Path, data_dir: str | Path, out_dir: str | Path, *, s
     path = Path(out_dir) / submission_filename(FEWSHOT, team, number)
     return write_fewshot_submission(path, file_ids, submitted(np.concatenate(predictions)))
 
-
-def speaker_scores(workdir: str | Path, data_dir: str | Path, progress: bool = True) -> list[dict]:
-    """Per speaker of the run's report split (Test with labels, else the held-out Val speakers): the CCC over
-    its query clips x emotions without adaptation and after the adaptation the run chose.
-
-    One CCC per speaker pools the speaker's query predictions of every emotion (a speaker has only a few
-    query clips, too few for a CCC per emotion).
-    """
-    fewshot, meta, weights = load_run(workdir)
-    root = Path(data_dir)
-    with_test = (root / TEST_LABELS).exists()
-    splits, _, report = protocol_splits(read_release(root, test_labels=with_test), with_test)
-    clips = splits[report]
-    outputs = fewshot.model.outputs
-    targets = np.stack([c.emotions[:outputs] for c in clips]).astype(np.float32)
-    frames = load_frames([c.wav_path for c in clips], fewshot.max_frames, progress)
-    features = encode_clips(build_model(fewshot), {"params": weights["params"], "batch_stats": weights["batch_stats"]},
-                            frames, batch_size=fewshot.eval_batch_size, buckets=tuple(fewshot.buckets),
-                            progress=progress)
-    tasks, _ = speaker_tasks(clips, features, targets, shots=fewshot.shots)
-    tasks = [t for t in tasks if t.query]
-    head = weights["episodic_head"] if meta["predict_head"] == "episodic" else weights["params"]["head"]
-    adapted = AdaptSettings(**meta["predict_settings"])
-    unadapted = AdaptSettings(**{**meta["predict_settings"], "mode": "full", "steps": 0})
-    common = dict(hidden=fewshot.model.hidden, outputs=outputs, buckets=tuple(fewshot.buckets), progress=progress,
-                  mesh=adaptation_mesh(fewshot))
-    before = personalise(head, tasks, unadapted, **common)
-    after = personalise(head, tasks, adapted, **common)
-    score = jax.jit(ccc)
-    return [{"speaker": t.speaker, "query_clips": int(len(t.query_targets)),
-             "before": float(score(t.query_targets.ravel(), submitted(b).ravel())),
-             "after": float(score(t.query_targets.ravel(), submitted(a).ravel()))}
-            for t, b, a in zip(tasks, before, after)]

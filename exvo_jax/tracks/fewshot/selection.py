@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import jax
 import numpy as np
 from jax.sharding import Mesh
 
+from exvo_jax.metrics import ccc
+
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, personalise
 from exvo_jax.tracks.fewshot.inference import speaker_tasks
-from exvo_jax.tracks.fewshot.report import score_row
+from exvo_jax.tracks.fewshot.report import score_row, submitted
 from exvo_jax.tracks.fewshot.config import FewshotSettings
 
 GRADIENT_MODES = ("full", "bias_head", "lora")
@@ -73,6 +76,23 @@ def run_adaptation(head_params, data: EvalSet, settings: AdaptSettings, fewshot:
                               outputs=fewshot.model.outputs, buckets=tuple(fewshot.buckets), progress=progress,
                               mesh=mesh)
     return np.concatenate(predictions)
+
+
+def speaker_ccc(head_params, data: EvalSet, before: AdaptSettings, after: AdaptSettings, fewshot: FewshotSettings,
+                progress: bool, mesh: Mesh) -> list[dict]:
+    """Per speaker of `data`: the CCC of its query clips x outputs without adaptation (`before`) and after it
+    (`after`), as submitted. One CCC pools a speaker's query predictions of every output: a speaker has only
+    a few query clips, too few for a CCC per output."""
+    predicted = {name: submitted(run_adaptation(head_params, data, settings, fewshot, progress, mesh))
+                 for name, settings in (("before", before), ("after", after))}
+    score, rows, start = jax.jit(ccc), [], 0
+    for task in data.tasks:
+        stop = start + len(task.query_targets)
+        truth = task.query_targets.ravel()
+        rows.append({"speaker": task.speaker, "query_clips": int(stop - start),
+                     **{name: float(score(truth, p[start:stop].ravel())) for name, p in predicted.items()}})
+        start = stop
+    return rows
 
 
 @dataclasses.dataclass

@@ -39,13 +39,12 @@ from exvo_jax.run import Run, data_fingerprint, export_model, open_run
 from exvo_jax.run.config_diff import plain_config
 from exvo_jax.tracks.fewshot.adapt import AdaptSettings, adaptation_mesh
 from exvo_jax.tracks.fewshot.nonverbal import train_nonverbal
-from exvo_jax.tracks.fewshot.prediction import speaker_scores
 from exvo_jax.tracks.fewshot.episodic import EpisodicSettings, SpeakerClips, meta_train, speaker_normalise
 from exvo_jax.tracks.fewshot.config import WATCH, FewshotSettings
 from exvo_jax.tracks.fewshot.report import (PLOT_PNG, RESULTS_JSON, TABLE_MD, plot_history, render_table,
                                             table_header, write_json)
 from exvo_jax.tracks.fewshot.selection import (EvalSet, Scorer, adapt_settings, describe, eval_set, mode_rows,
-                                               select_adaptation)
+                                               select_adaptation, speaker_ccc)
 from exvo_jax.tracks.fewshot.yardstick import protocol_functionals, yardstick_rows
 
 
@@ -192,8 +191,9 @@ def run_protocol(settings: FewshotSettings, run: Run, mesh: Mesh, speakers: Mesh
         "predict_settings": dataclasses.asdict(predict_settings),
         "paths": paths,
     }
-    # each report speaker's CCC before and after the chosen adaptation, with the exported head (the report's figure)
-    results["speakers"] = speaker_scores(workdir, settings.data_dir, progress)
+    # each report speaker's CCC before and after the chosen adaptation of the head `predict` uses
+    results["speakers"] = speaker_ccc(episodic_head if predict_head == "episodic" else head, test, no_adapt,
+                                      predict_settings, settings, progress, speakers)
     header = table_header(model_name, test.split, val.split, settings.shots, held_out=test.split == HELDOUT)
     val_part = (f"\n## Selection speakers ({val.split}; these chose the settings above)\n\n"
                 + render_table(val_rows + list(comparisons.values())))
