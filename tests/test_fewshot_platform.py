@@ -25,6 +25,9 @@ from tests.support.configs import fewshot_settings
 from tests.support.paths import REPO
 from tests.support.run_events import events
 
+# One worker runs the whole module, so its module-scoped fixtures are built once (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("fewshot_platform")
+
 CHILD = "tests.support.children.fewshot"
 TOLERANCE = 1e-3
 TABLE_TOLERANCE = 5e-3

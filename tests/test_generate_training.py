@@ -18,6 +18,9 @@ from tests.support.configs import generate_settings
 from tests.support.paths import REPO
 from tests.support.stacked_gans import EMOTIONS_USED, STEPS
 
+# One worker runs the whole module, so its module-scoped fixtures are built once (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("generate_training")
+
 CHILD = "tests.support.children.generate"
 
 

@@ -29,6 +29,9 @@ from tests.support.paths import REPO
 from tests.support.release_factory import blank_row, labelled_row, write_release
 from tests.support.run_events import events
 
+# One worker runs the whole module, so its module-scoped fixtures are built once (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("multitask_platform")
+
 CHILD = "tests.support.children.multitask"
 TOLERANCE = 1e-4
 

@@ -23,6 +23,9 @@ from exvo_jax.data.schema import EMOTIONS, NUM_COUNTRIES
 from exvo_jax.metrics import ccc, mae, uar
 from exvo_jax.synth import write_corpus
 
+# One worker runs the whole module, so its module-scoped fixtures are built once (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("synth_signal")
+
 SPEAKERS, CLIPS, SEED, FOLDS, SHOTS = 60, 6, 0, 5, 2
 
 
