@@ -59,6 +59,8 @@ def test_synthetic_corpus_beats_the_trivial_predictor_and_predict_writes_a_valid
     table = (workdir / "results.md").read_text()
     assert table == render_markdown(results) and "mean ± std" in table and "trivial predictor" in table
     assert "| eGeMAPS |" in render_markdown([results])  # Table 2 layout: one row per feature set
+    assert cli(["multitask", "evaluate", "--workdirs", str(workdir), "--out", str(tmp_path / "table2.md")]) == 0
+    assert (tmp_path / "table2.md").read_text() == render_markdown([results])
 
     out = tmp_path / "submission"
     assert cli(["multitask", "predict", "--workdir", str(workdir), "--data-dir", str(learnable_corpus),

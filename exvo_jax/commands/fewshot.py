@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from exvo_jax.commands.training_run import add_train_arguments, run_training
+from exvo_jax.commands.training_run import add_evaluate_action, add_train_arguments, run_training
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,10 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = actions.add_parser("train", help="train, choose the adaptation on Val speakers, write Table 4")
     add_train_arguments(train, "fewshot", "checkpoints, fewshot_table4.md/json, model/")
     train.set_defaults(func=run_train)
-    evaluate = actions.add_parser("evaluate", help="one Table 4 from several finished runs (e.g. H=64/128/256)")
-    evaluate.add_argument("--workdirs", nargs="+", required=True)
-    evaluate.add_argument("--out", help="also write the table to this Markdown file")
-    evaluate.set_defaults(func=run_evaluate)
+    add_evaluate_action(actions, "fewshot", "one Table 4 from several finished runs (e.g. H=64/128/256)")
     predict = actions.add_parser("predict", help="adapt to every speaker of a split and write ExVo-Few_<team>_<n>.csv")
     predict.add_argument("--workdir", required=True, help="workdir of a finished `fewshot train`")
     predict.add_argument("--data-dir", required=True, help="release folder")
@@ -43,17 +40,6 @@ def run_train(args: argparse.Namespace) -> int:
     from exvo_jax.tracks import fewshot
 
     return run_training(args, fewshot.settings, fewshot.train)
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    from exvo_jax.atomic import write_text
-    from exvo_jax.tracks import fewshot
-
-    table = fewshot.evaluate(args.workdirs)
-    print(table)
-    if args.out:
-        write_text(args.out, table)
-    return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from exvo_jax.commands.training_run import add_train_arguments, run_training
+from exvo_jax.commands.training_run import add_evaluate_action, add_train_arguments, run_training
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,10 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = actions.add_parser("train", help="train every seed of a config and write the validation table")
     add_train_arguments(train, "multitask", "checkpoints, results.md/json, losses.png, model/")
     train.set_defaults(func=run_train)
-    evaluate = actions.add_parser("evaluate", help="one table of several finished runs (e.g. one per feature set)")
-    evaluate.add_argument("--workdirs", nargs="+", required=True)
-    evaluate.add_argument("--out", help="also write the table to this Markdown file")
-    evaluate.set_defaults(func=run_evaluate)
+    add_evaluate_action(actions, "multitask", "one table of several finished runs (e.g. one per feature set)")
     predict = actions.add_parser("predict", help="write the submission and validation predictions, or label a folder")
     predict.add_argument("--workdir", required=True, help="workdir of a finished `multitask train`")
     source = predict.add_mutually_exclusive_group(required=True)
@@ -44,17 +41,6 @@ def run_train(args: argparse.Namespace) -> int:
     from exvo_jax.tracks import multitask
 
     return run_training(args, multitask.settings, multitask.train)
-
-
-def run_evaluate(args: argparse.Namespace) -> int:
-    from exvo_jax.atomic import write_text
-    from exvo_jax.tracks import multitask
-
-    table = multitask.evaluate(args.workdirs)
-    print(table)
-    if args.out:
-        write_text(args.out, table)
-    return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""Arguments, run and output shared by the tracks' `train` actions: config file, workdir, data folder, overrides.
+"""Arguments, run and output shared by the tracks' actions: `train` (config file, workdir, data folder, overrides)
+and `evaluate` (one table of several finished runs).
 
 A missing config file or data folder and an unknown `--set` key stop the command before anything is
 written to the workdir.
@@ -7,11 +8,13 @@ written to the workdir.
 from __future__ import annotations
 
 import argparse
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 import ml_collections
 
+from exvo_jax.atomic import write_text
 from exvo_jax.config_files import apply_override, load_config
 from exvo_jax.data.errors import DataError
 from exvo_jax.parallel import add_distributed_arguments, initialize, is_main_process
@@ -64,3 +67,19 @@ def print_results(results: dict) -> None:
 def print_paths(results: dict) -> None:
     for name, path in results["paths"].items():
         print(f"{name}: {path}")
+
+
+def add_evaluate_action(actions: argparse._SubParsersAction, track: str, help: str) -> None:
+    """`exvo-jax <track> evaluate --workdirs W... [--out FILE]`: the track's `evaluate(workdirs)` table."""
+    evaluate = actions.add_parser("evaluate", help=help)
+    evaluate.add_argument("--workdirs", nargs="+", required=True)
+    evaluate.add_argument("--out", help="also write the table to this Markdown file")
+    evaluate.set_defaults(func=lambda args: run_evaluate(args, track))
+
+
+def run_evaluate(args: argparse.Namespace, track: str) -> int:
+    table = importlib.import_module(f"exvo_jax.tracks.{track}").evaluate(args.workdirs)
+    print(table)
+    if args.out:
+        write_text(args.out, table)
+    return 0
