@@ -22,6 +22,9 @@ from exvo_jax.tracks import fewshot
 from exvo_jax.tracks.fewshot.report import render_table
 from tests.support.in_memory_runs import fit_recognition
 
+# One worker runs the whole module, so its module-scoped fixtures are built once (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("fewshot_track")
+
 # Margins, measured on this corpus and config (deterministic on CPU), on the held-out Test speakers that
 # chose nothing (epoch, adaptation and head are chosen on Val): the speaker-independent mean CCC is about
 # 0.25 and adaptation adds about 0.10; the train-mean predictor scores 0.

@@ -78,12 +78,11 @@ def run_adaptation(head_params, data: EvalSet, settings: AdaptSettings, fewshot:
     return np.concatenate(predictions)
 
 
-def speaker_ccc(head_params, data: EvalSet, before: AdaptSettings, after: AdaptSettings, fewshot: FewshotSettings,
-                progress: bool, mesh: Mesh) -> list[dict]:
+def speaker_ccc(score: Scorer, data: EvalSet, head_params, before: AdaptSettings, after: AdaptSettings) -> list[dict]:
     """Per speaker of `data`: the CCC of its query clips x outputs without adaptation (`before`) and after it
     (`after`), as submitted. One CCC pools a speaker's query predictions of every output: a speaker has only
     a few query clips, too few for a CCC per output."""
-    predicted = {name: submitted(run_adaptation(head_params, data, settings, fewshot, progress, mesh))
+    predicted = {name: submitted(score.adapted(data, head_params, settings))
                  for name, settings in (("before", before), ("after", after))}
     score, rows, start = jax.jit(ccc), [], 0
     for task in data.tasks:
@@ -140,13 +139,23 @@ class Scorer:
     names: list[str]
     progress: bool
     mesh: Mesh  # speakers are split over its `speakers` axis
+    # pooled query predictions of every scored (split, head, settings), for the per-speaker scores
+    predictions: dict = dataclasses.field(default_factory=dict)
 
     def __call__(self, setting: str, data: EvalSet, head_params, settings: AdaptSettings) -> dict:
         start = time.perf_counter()
-        predictions = run_adaptation(head_params, data, settings, self.fewshot, self.progress, self.mesh)
+        predictions = self.adapted(data, head_params, settings)
         seconds = time.perf_counter() - start
         row = score_row(self.model_name, setting, data.split, self.names, data.targets, predictions)
         return {**row, "seconds": seconds}
+
+    def adapted(self, data: EvalSet, head_params, settings: AdaptSettings) -> np.ndarray:
+        """Pooled query predictions after adapting `head_params` with `settings` to every speaker of `data`
+        (computed once per split, head and settings)."""
+        key = (data.split, id(head_params), settings)
+        if key not in self.predictions:
+            self.predictions[key] = run_adaptation(head_params, data, settings, self.fewshot, self.progress, self.mesh)
+        return self.predictions[key]
 
 
 def mode_rows(score: Scorer, data: EvalSet, head_params, selection: Selection, modes, selected_row: dict) -> list[dict]:

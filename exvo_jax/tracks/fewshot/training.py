@@ -192,8 +192,8 @@ def run_protocol(settings: FewshotSettings, run: Run, mesh: Mesh, speakers: Mesh
         "paths": paths,
     }
     # each report speaker's CCC before and after the chosen adaptation of the head `predict` uses
-    results["speakers"] = speaker_ccc(episodic_head if predict_head == "episodic" else head, test, no_adapt,
-                                      predict_settings, settings, progress, speakers)
+    results["speakers"] = speaker_ccc(score, test, episodic_head if predict_head == "episodic" else head, no_adapt,
+                                      predict_settings)
     header = table_header(model_name, test.split, val.split, settings.shots, held_out=test.split == HELDOUT)
     val_part = (f"\n## Selection speakers ({val.split}; these chose the settings above)\n\n"
                 + render_table(val_rows + list(comparisons.values())))
