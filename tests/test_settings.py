@@ -94,7 +94,7 @@ def test_an_unknown_field_is_refused_with_the_known_ones():
 def test_a_few_shot_run_on_the_nonverbal_corpus_predicts_its_17_outputs():
     config = load_config("experiments/fewshot/tiny.py")
     config.dataset = "nonverbal"
-    with pytest.raises(DataError, match="model.outputs must be in"):
+    with pytest.raises(DataError, match="model.outputs must be 17"):
         fewshot.settings(config)
     config.model.outputs = 17
     assert fewshot.settings(config).model.outputs == 17

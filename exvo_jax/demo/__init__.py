@@ -1,7 +1,8 @@
 """The main job: every track end to end on one corpus, then one report.
 
-corpus (synthetic unless a release is given) -> check -> multitask -> few-shot with per-speaker adaptation -> the FID classifier -> conditional GAN with its submission wavs -> the GAN's
-evaluation (FID, FD-infinity, KID, HEEP proxy, S_Gen; band-statistics distances) -> the three submission
+corpus (synthetic unless a release is given) -> check -> multitask -> few-shot with per-speaker adaptation ->
+the FID classifier -> conditional GAN with its submission wavs -> the GAN's evaluation (FID, FD-infinity, KID,
+HEEP proxy, S_Gen; band-statistics distances) -> the three submission
 artefacts validated and scored -> report (HTML, Markdown, JSON).
 
 On a nonverbal-vocalisation corpus (`--data`; no emotion intensities) the stages are corpus -> check ->

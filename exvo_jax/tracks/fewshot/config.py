@@ -108,10 +108,13 @@ class FewshotSettings(RecognitionSettings):
         super().__post_init__()
         check(positive_int(self.shots), f"shots must be an integer >= 1, got {self.shots!r}")
         check(self.dataset in DATASETS, f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
-        outputs = {"exvo": range(1, len(EMOTIONS) + 1), "nonverbal": (NUM_VOCAL_TYPES + 1,)}[self.dataset]
-        check(self.model.outputs in outputs, f"model.outputs must be in {outputs} for dataset {self.dataset!r} "
-                                             f"(the {'emotions' if self.dataset == 'exvo' else '16 type scores and age'})"
-                                             f", got {self.model.outputs}")
+        if self.dataset == "exvo":
+            check(self.model.outputs <= len(EMOTIONS), f"model.outputs must be at most {len(EMOTIONS)} for dataset "
+                                                       f"'exvo' (the emotions), got {self.model.outputs}")
+        else:
+            check(self.model.outputs == NUM_VOCAL_TYPES + 1, f"model.outputs must be {NUM_VOCAL_TYPES + 1} for dataset "
+                                                            f"'nonverbal' (16 type scores and age), "
+                                                            f"got {self.model.outputs}")
 
 
 def settings(config) -> FewshotSettings:

@@ -13,11 +13,12 @@ from exvo_jax.parallel import place, replicated, to_host
 from exvo_jax.run import Run
 from exvo_jax.tracks.multitask import ensemble, report, scoring, seeds
 from exvo_jax.tracks.multitask.bundle import ModelBundle, save_bundle
+from exvo_jax.tracks.multitask.config import MultitaskSettings
 from exvo_jax.tracks.multitask.data import MultitaskData, SplitData, target_scaling
 from exvo_jax.tracks.multitask.yardstick import yardstick_results
 
 
-def seed_outputs(settings, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
+def seed_outputs(settings: MultitaskSettings, data: MultitaskData, split: SplitData, params, scaler: StandardScaler,
                  model: MultitaskNet, mesh: Mesh) -> dict[str, np.ndarray]:
     """`{task: [S, N, k]}` outputs of every real seed (stacked `params` on `mesh`), regressions in label units."""
     x = place(scaler.transform(split.features), replicated(mesh))
@@ -27,23 +28,26 @@ def seed_outputs(settings, data: MultitaskData, split: SplitData, params, scaler
     return outputs
 
 
-def score_outputs(settings, data: MultitaskData, split: SplitData, outputs: dict[str, np.ndarray]) -> dict[str, float]:
+def score_outputs(settings: MultitaskSettings, data: MultitaskData, split: SplitData,
+                  outputs: dict[str, np.ndarray]) -> dict[str, float]:
     """Scores of one predictor's outputs `{task: [N, k]}` on a labelled split."""
     predictions = {t.name: scoring.as_labels(t, outputs[t.name]) for t in data.tasks}
     return scoring.score(data.tasks, predictions, split.labels, data.column_names, settings.ccc_variant)
 
 
-def exported_predictor(settings, data: MultitaskData, per_seed_val: dict[str, np.ndarray], choice: int):
+def exported_predictor(settings: MultitaskSettings, data: MultitaskData, per_seed_val: dict[str, np.ndarray],
+                       choice: int):
     """What `predict` will use, from the seeds' Val outputs: `(seed indices, shrinkage, Val outputs)`: every
     seed combined where `settings.ensemble`, else the selected one; regressions shrunk where `settings.shrink`."""
     chosen = list(range(len(settings.seeds))) if settings.ensemble else [choice]
     outputs = ensemble.combine(data.tasks, {k: v[chosen] for k, v in per_seed_val.items()})
-    shrinkage = ensemble.choose_shrinkage(data.tasks, outputs, data.val.labels, data.train.labels) if settings.shrink else {}
+    shrinkage = (ensemble.choose_shrinkage(data.tasks, outputs, data.val.labels, data.train.labels)
+                 if settings.shrink else {})
     return chosen, shrinkage, ensemble.shrink(outputs, shrinkage)
 
 
-def score_and_export(settings, data: MultitaskData, run: Run, mesh: Mesh, states: seeds.SeedState, scaler: StandardScaler,
-                     model: MultitaskNet) -> dict:
+def score_and_export(settings: MultitaskSettings, data: MultitaskData, run: Run, mesh: Mesh, states: seeds.SeedState,
+                     scaler: StandardScaler, model: MultitaskNet) -> dict:
     """Scores, the selected seed's model export and the run's tables and plot (process 0)."""
     n = len(settings.seeds)
     params = seeds.final_params(states, settings.restore)
