@@ -1,15 +1,28 @@
-"""Shared pytest fixtures: a small synthetic HUME-VB corpus and the real nonverbal-vocalisation sample."""
+"""Shared pytest fixtures: a small synthetic HUME-VB corpus and the real nonverbal-vocalisation sample.
+
+Every process of a test session (both xdist workers and the child processes, which inherit the environment)
+shares one fresh XLA compilation cache, so a program compiled by one of them (a run killed and resumed in new
+processes, a trainer that another worker already compiled) is not compiled again. A cache named in
+`JAX_COMPILATION_CACHE_DIR` beforehand is used instead.
+"""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.support.paths import REPO
+
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:  # set before any test module imports jax
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="exvo-jax-tests-xla-")
+    atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

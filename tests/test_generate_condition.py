@@ -18,6 +18,7 @@ from exvo_jax.tracks.generate.condition import clip_conditions, emotion_conditio
 from exvo_jax.tracks.generate.data import train_clips
 from exvo_jax.tracks.generate.program import generate
 from exvo_jax.tracks.generate.sampler import load_sampler, sampler_from
+from tests.support.shared_gan import CONFIG
 
 
 def padded(rows) -> np.ndarray:
@@ -47,10 +48,12 @@ def test_sampling_vectors_are_one_hots_or_the_mean_intensities_of_each_emotions_
     assert warned == set(EMOTIONS) - {EMOTIONS[0], EMOTIONS[3]}
 
 
-def test_a_soft_model_is_sampled_with_its_recorded_vectors(synthetic_corpus, tmp_path):
-    config = load_config("experiments/generate/conditional.py:tiny")
-    config.update({"data_dir": str(synthetic_corpus), "condition": "soft", "batch_size": 8, "steps": 2,
-                   "log_every": 1, "checkpoint_every": 2, "sample_every": 0})
+@pytest.mark.xdist_group("generate")  # the shared GAN's worker: its compiled iteration is reused
+def test_a_soft_model_is_sampled_with_its_recorded_vectors(generate_corpus, tmp_path):
+    """The shared GAN's config and corpus (`tests/support/shared_gan.py`), soft-conditioned, for 2 iterations."""
+    config = load_config(CONFIG)
+    config.update({"data_dir": str(generate_corpus), "condition": "soft", "steps": 2, "log_every": 1,
+                   "checkpoint_every": 2, "sample_every": 0})
     config = generate_track.settings(config)
     generate_track.train(config, tmp_path, progress=False)
     sampler = load_sampler(tmp_path)
