@@ -57,8 +57,8 @@ def from_config(cls: type[T], config: Mapping | ml_collections.ConfigDict, where
             kwargs[name] = _frozen(value)
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError) as err:
-        raise DataError(f"{where}: {err}") from None
+    except (TypeError, ValueError) as err:  # range checks name their field in full (`adapt.modes ...`)
+        raise DataError(f"{where.split('.')[0]}: {err}") from None
 
 
 def _frozen(value: Any) -> Any:
