@@ -68,3 +68,18 @@ def test_unreadable_release_is_one_problem(tmp_path):
 def test_synthetic_corpus_passes_the_check(synthetic_corpus, capsys):
     assert main(["check", str(synthetic_corpus)]) == 0
     assert "0 error(s), 0 warning(s)" in capsys.readouterr().out
+
+
+def test_check_reads_a_nonverbal_corpus_and_names_every_bad_clip(tmp_path, capsys):
+    from tests.support.nonverbal_layout import write_nonverbal_layout
+
+    corpus = write_nonverbal_layout(tmp_path / "corpus")
+    assert main(["check", str(corpus)]) == 0
+    assert "100 clips, 20 speakers" in capsys.readouterr().out
+    garbage = sorted(corpus.glob("*/*.wav"))[0]
+    garbage.write_bytes(b"not audio at all")
+    report = tmp_path / "problems.json"
+    assert main(["check", str(corpus), "--report", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert f"error: {garbage}: " in out and "1 error(s)" in out
+    assert [p["where"] for p in json.loads(report.read_text())] == [str(garbage)]

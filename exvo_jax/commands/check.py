@@ -37,16 +37,16 @@ def run(args: argparse.Namespace) -> int:
         found, counts = nonverbal_problems(args.data_dir, args.shots, progress=True)
         problems = tuple(found.items)
         parts = ", ".join(f"{name} {c['clips']}" for name, c in counts["split"].items())
-        summary = f"{args.data_dir}: {counts['clips']} clips, {counts['speakers']} speakers ({parts})"
+        errors = [p for p in problems if p.severity == "error"]
+        text = "\n".join([f"{args.data_dir}: {counts['clips']} clips, {counts['speakers']} speakers ({parts})",
+                          *(f"{p.severity}: {p}" for p in problems),
+                          f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)"])
     else:
         report = check_release(args.data_dir, audio=not args.no_audio, shots=args.shots, strict=args.strict)
-        problems, summary = report.problems, None
-    errors = [p for p in problems if p.severity == "error"]
+        problems, errors, text = report.problems, report.errors, report.format()
     if args.report:
         write_text(args.report, json.dumps([p.__dict__ for p in problems], indent=2) + "\n")
     if args.first and errors:
         raise DataError(str(errors[0]))
-    print(report.format() if summary is None else "\n".join(
-        [summary, *(f"{p.severity}: {p}" for p in problems),
-         f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)"]))
+    print(text)
     return 0 if not errors else 1
