@@ -4,8 +4,8 @@ A workdir that holds `config.json` / `data.json` resumes when the new config and
 except for watch fields: settings that only extend the run (epoch budget, patience) or change how it
 is watched or executed without changing what it computes (checkpoint cadence, evaluation batch size,
 feature workers and cache). Any other change is refused with a message naming it; the user then picks
-another workdir or starts afresh (`overwrite`). Each track declares its own watch fields (its settings
-module's `WATCH`); this layer names none.
+another workdir or starts afresh (`overwrite`). Each track declares its own watch fields (`WATCH` in its
+`config.py`); this layer names none.
 """
 
 from __future__ import annotations
